@@ -1,0 +1,233 @@
+//! The herd configuration: server names, addresses and links, from a TOML
+//! file or the built-in default herd. Nothing about a herd lives in code.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+use toml::Spanned;
+
+/// The herd of SPEC.md §1, as a config file would spell it.
+pub const DEFAULT_HERD_TOML: &str = include_str!("default_herd.toml");
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HerdConfig {
+    pub servers: Vec<ServerSpec>,
+    /// Each link once, as (smaller name, larger name).
+    pub links: BTreeSet<(String, String)>,
+    pub tuning: Tuning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// Limits and timings. Every one has a default; a config file may override
+/// any of them in its `[tuning]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tuning {
+    /// Longest client line accepted, in bytes, line ending excluded.
+    pub max_line_bytes: usize,
+    /// Most connections a server serves at once (clients and neighbours).
+    pub max_connections: usize,
+    /// A connection with no byte at all for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// A line started but not finished within this long closes the connection.
+    pub line_timeout_ms: u64,
+    /// How often each side of a link sends a heartbeat when it has nothing else to say.
+    pub heartbeat_ms: u64,
+    /// A link with nothing received for this long is declared dead and rebuilt.
+    pub dead_after_ms: u64,
+    /// First reconnect delay; doubles on each failure up to `backoff_max_ms`.
+    pub backoff_min_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Updates queued for one neighbour before the link is dropped (it then
+    /// reconnects and catches up, so nothing is lost).
+    pub link_queue: usize,
+    /// Deadline for one Places request, connect to last byte.
+    pub places_timeout_ms: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            max_line_bytes: 4096,
+            max_connections: 1024,
+            idle_timeout_ms: 300_000,
+            line_timeout_ms: 30_000,
+            heartbeat_ms: 1_000,
+            dead_after_ms: 3_500,
+            backoff_min_ms: 100,
+            backoff_max_ms: 5_000,
+            link_queue: 4096,
+            places_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Tuning {
+    pub fn ms(value: u64) -> Duration {
+        Duration::from_millis(value)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(rename = "server")]
+    servers: Vec<Spanned<RawServer>>,
+    #[serde(default)]
+    links: Vec<Spanned<(Spanned<String>, Spanned<String>)>>,
+    #[serde(default)]
+    tuning: Tuning,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    name: Spanned<String>,
+    #[serde(default = "default_host")]
+    host: String,
+    port: Spanned<u16>,
+}
+
+fn default_host() -> String {
+    "127.0.0.1".to_string()
+}
+
+impl HerdConfig {
+    pub fn default_herd() -> Self {
+        Self::from_toml(DEFAULT_HERD_TOML, "<default herd>").expect("the built-in herd is valid")
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::from_toml(&text, &file)
+    }
+
+    /// Parses and checks a herd; `file` names the source in errors.
+    pub fn from_toml(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let invalid = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = line_column(text, span.map_or(0, |s| s.start));
+            ConfigError::Invalid {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
+        let mut servers: Vec<ServerSpec> = Vec::new();
+        for s in &raw.servers {
+            let s = s.get_ref();
+            let name = s.name.get_ref();
+            if name.is_empty() || name.bytes().any(crate::protocol::is_field_space) {
+                return Err(invalid(Some(s.name.span()), format!("server name {name:?} must be one word")));
+            }
+            if servers.iter().any(|o| &o.name == name) {
+                return Err(invalid(Some(s.name.span()), format!("server {name:?} is defined twice")));
+            }
+            let port = *s.port.get_ref();
+            if let Some(o) = servers.iter().find(|o| o.host == s.host && o.port == port && port != 0) {
+                return Err(invalid(
+                    Some(s.port.span()),
+                    format!("{name} and {} both use {}:{port}", o.name, s.host),
+                ));
+            }
+            servers.push(ServerSpec {
+                name: name.clone(),
+                host: s.host.clone(),
+                port,
+            });
+        }
+        if servers.is_empty() {
+            return Err(invalid(None, "a herd needs at least one [[server]]".into()));
+        }
+        let mut links = BTreeSet::new();
+        for link in &raw.links {
+            let (a, b) = link.get_ref();
+            for end in [a, b] {
+                if !servers.iter().any(|s| &s.name == end.get_ref()) {
+                    return Err(invalid(Some(end.span()), format!("link names unknown server {:?}", end.get_ref())));
+                }
+            }
+            let (a, b) = (a.get_ref().clone(), b.get_ref().clone());
+            if a == b {
+                return Err(invalid(Some(link.span()), format!("link from {a} to itself")));
+            }
+            links.insert(if a < b { (a, b) } else { (b, a) });
+        }
+        Ok(Self {
+            servers,
+            links,
+            tuning: raw.tuning,
+        })
+    }
+
+    pub fn server(&self, name: &str) -> Option<&ServerSpec> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// The servers `name` keeps links with, in config order.
+    pub fn neighbours(&self, name: &str) -> Vec<&ServerSpec> {
+        self.servers
+            .iter()
+            .filter(|s| self.is_link(name, &s.name))
+            .collect()
+    }
+
+    pub fn is_link(&self, a: &str, b: &str) -> bool {
+        let key = if a < b { (a, b) } else { (b, a) };
+        self.links.iter().any(|(x, y)| (x.as_str(), y.as_str()) == key)
+    }
+
+    /// The same herd written back as TOML (what `herd config` prints).
+    pub fn to_toml(&self) -> String {
+        // Top-level keys must come before the first table in TOML.
+        let mut out = String::from("links = [\n");
+        for (a, b) in &self.links {
+            out += &format!("  [{a:?}, {b:?}],\n");
+        }
+        out += "]\n";
+        for s in &self.servers {
+            out += &format!("\n[[server]]\nname = {:?}\nhost = {:?}\nport = {}\n", s.name, s.host, s.port);
+        }
+        out
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

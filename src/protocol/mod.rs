@@ -1,0 +1,36 @@
+//! Pure parsing and formatting of client lines and inter-server messages.
+//! No IO here: everything is a function of its input, so it can be
+//! property-tested and snapshotted.
+
+mod client;
+mod decimal;
+mod location;
+mod peer;
+mod time;
+mod update;
+
+pub use client::{parse_client_line, whatsat_reply, ClientCommand, ParseError};
+pub use decimal::Radius;
+pub use location::Location;
+pub use peer::{PeerMessage, PEER_VERB};
+pub use time::{ClientTime, Skew};
+pub use update::Update;
+
+/// SPEC: fields are separated by space, tab, CR, LF, form feed or vertical
+/// tab. `u8::is_ascii_whitespace` leaves out vertical tab, hence our own.
+pub fn is_field_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+}
+
+/// Splits a line into its white-space separated fields.
+pub fn fields(line: &str) -> impl Iterator<Item = &str> {
+    line.split(|c: char| c.is_ascii() && is_field_space(c as u8))
+        .filter(|f| !f.is_empty())
+}
+
+/// Escapes client-supplied bytes for a log line: printable ASCII stays,
+/// everything else (newlines included) becomes `\n`, `\xNN` and so on, so a
+/// client cannot forge or split log lines.
+pub fn escape(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}

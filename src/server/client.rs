@@ -1,0 +1,146 @@
+//! One client connection: read whole lines, answer each in order with one
+//! write. A first line `HERD HELLO <neighbour>` turns the connection into
+//! that neighbour's feed instead (see feed.rs).
+
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+use super::lines::{Frame, LineReader};
+use super::{events, feed, Ctx, Shutdown};
+use crate::net::Stream;
+use crate::places::{error_response, NearbyRequest};
+use crate::protocol::{parse_client_line, whatsat_reply, ClientCommand, PeerMessage, Skew, Update};
+
+pub(super) async fn serve<S: Stream>(stream: S, peer: String, ctx: Ctx, mut shutdown: Shutdown) {
+    events::client_open(&peer);
+    let tuning = &ctx.tuning;
+    let (idle, partial) = (ms(tuning.idle_timeout_ms), ms(tuning.line_timeout_ms));
+    let mut reader = LineReader::new(stream, tuning.max_line_bytes);
+    let mut first_line = true;
+    let why = loop {
+        let frame = tokio::select! {
+            frame = reader.next(idle, partial) => frame,
+            _ = shutdown.wait() => break "server shutting down",
+        };
+        let line = match frame {
+            Ok(Frame::Line(line)) => line,
+            Ok(Frame::TooLong(prefix)) => {
+                events::recv(&peer, &prefix);
+                events::invalid(&peer, &format!("line longer than {} bytes", tuning.max_line_bytes));
+                let _ = write_reply(&mut reader, &peer, &refusal(&prefix), partial).await;
+                break "line too long";
+            }
+            Ok(Frame::TimedOut) => break "timed out",
+            Ok(Frame::Closed) => break "closed by client",
+            Err(_) => break "read error",
+        };
+        events::recv(&peer, &line);
+        if std::mem::take(&mut first_line) {
+            if let Some(neighbour) = hello_from_neighbour(&ctx, &line) {
+                return feed::serve(reader, neighbour, ctx, shutdown).await;
+            }
+        }
+        let reply = respond(&ctx, &peer, &line).await;
+        if write_reply(&mut reader, &peer, &reply, partial).await.is_err() {
+            break "write failed";
+        }
+    };
+    events::client_close(&peer, why);
+}
+
+fn ms(value: u64) -> Duration {
+    Duration::from_millis(value)
+}
+
+/// Writes one whole reply in one write, so a client that reads once after
+/// a half-close gets all of it. A client that never reads cannot hold the
+/// task forever: the write gives up after `limit`.
+async fn write_reply<S: Stream>(reader: &mut LineReader<S>, peer: &str, reply: &[u8], limit: Duration) -> std::io::Result<()> {
+    events::send(peer, reply);
+    let stream = reader.get_mut();
+    match tokio::time::timeout(limit, stream.write_all(reply)).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// The neighbour named by a `HERD HELLO` first line, if it is one of ours.
+fn hello_from_neighbour(ctx: &Ctx, line: &[u8]) -> Option<String> {
+    match PeerMessage::parse(line) {
+        Ok(PeerMessage::Hello { server }) if ctx.state.herd.is_link(&ctx.state.name, &server) => Some(server),
+        _ => None,
+    }
+}
+
+/// `? <line as received>`.
+fn refusal(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len() + 3);
+    out.extend_from_slice(b"? ");
+    out.extend_from_slice(line);
+    out.push(b'\n');
+    out
+}
+
+async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
+    // Inter-server messages are only read on links this server opened to
+    // its neighbours; on a client connection they are refused outright.
+    if PeerMessage::is_peer_line(line) {
+        events::invalid(peer, &"inter-server message on a client connection");
+        return refusal(line);
+    }
+    let command = match parse_client_line(line) {
+        Ok(command) => command,
+        Err(e) => {
+            events::invalid(peer, &e);
+            return refusal(line);
+        }
+    };
+    match command {
+        ClientCommand::IAmAt { client, location, time } => {
+            let update = Update {
+                origin: ctx.state.name.clone(),
+                skew: Skew::between(ctx.clock.now_unix_nanos(), &time),
+                client,
+                location,
+                time,
+            };
+            let reply = format!("{update}\n");
+            ctx.state.apply(update, None);
+            reply.into_bytes()
+        }
+        ClientCommand::WhatsAt { client, radius, bound } => {
+            let Some(update) = ctx.state.get(&client) else {
+                events::invalid(peer, &format!("no location known for client {}", crate::protocol::escape(client.as_bytes())));
+                return refusal(line);
+            };
+            let request = NearbyRequest {
+                latitude: update.location.latitude(),
+                longitude: update.location.longitude(),
+                radius,
+                bound,
+            };
+            let json = places_json(ctx, &request).await;
+            whatsat_reply(&update, &json).into_bytes()
+        }
+    }
+}
+
+/// Asks Places, bounded by the configured deadline; the answer (or the
+/// error in the legacy shape) pretty-printed.
+async fn places_json(ctx: &Ctx, request: &NearbyRequest) -> String {
+    let limit = ms(ctx.tuning.places_timeout_ms);
+    let mut answer = match tokio::time::timeout(limit, ctx.places.nearby(request)).await {
+        Ok(answer) => answer,
+        Err(_) => error_response(
+            "UNKNOWN_ERROR",
+            &format!("Places did not answer within {} ms", ctx.tuning.places_timeout_ms),
+        ),
+    };
+    if let Some(results) = answer.get_mut("results").and_then(|r| r.as_array_mut()) {
+        results.truncate(request.bound as usize);
+    }
+    let status = answer.get("status").and_then(|s| s.as_str()).unwrap_or("");
+    events::places(status, &request.radius.metres_text(), request.bound);
+    serde_json::to_string_pretty(&answer).unwrap_or_else(|_| "{}".to_string())
+}

@@ -1,0 +1,163 @@
+//! The herd server: an accept loop with one task per connection, and one
+//! link task per neighbour. Written against the `Net` seam, an injected
+//! clock and Places back end, and an injected shutdown future, so the same
+//! code runs on real TCP and inside the simulator.
+
+mod client;
+pub mod events;
+mod feed;
+mod lines;
+mod link;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tracing::instrument::WithSubscriber;
+
+pub use lines::{Frame, LineReader};
+pub use state::{ServerState, Subscription};
+
+use crate::clock::SharedClock;
+use crate::config::Tuning;
+use crate::net::{Listener, Net};
+use crate::places::Places;
+
+/// What a server runs on: the network, the clock, Places, and a seed for
+/// the jitter of reconnect delays.
+pub struct ServerEnv<N: Net> {
+    pub net: N,
+    pub clock: SharedClock,
+    pub places: Arc<dyn Places>,
+    pub seed: u64,
+}
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("server {0:?} is not in the herd configuration")]
+    UnknownServer(String),
+    #[error("{server}: cannot listen on {host}:{port}: {source}")]
+    Bind {
+        server: String,
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+}
+
+/// What every connection task of one server shares.
+#[derive(Clone)]
+struct Ctx {
+    state: Arc<ServerState>,
+    clock: SharedClock,
+    places: Arc<dyn Places>,
+    tuning: Tuning,
+}
+
+/// Tells tasks to wind down; cheap to clone, one per task.
+#[derive(Clone)]
+struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    async fn wait(&mut self) {
+        // An error means the sender is gone, which also means stop.
+        let _ = self.0.wait_for(|&stop| stop).await;
+    }
+
+    fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
+/// Runs the server named by `state` until `shutdown` resolves, then stops
+/// accepting, lets each connection finish the reply it is working on, and
+/// returns. Binding fails fast with `ServerError::Bind`.
+pub async fn run<N: Net>(
+    state: Arc<ServerState>,
+    env: ServerEnv<N>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let name = state.name.clone();
+    let spec = state.herd.server(&name).ok_or_else(|| ServerError::UnknownServer(name.clone()))?.clone();
+    let listener = env.net.bind(&spec.host, spec.port).await.map_err(|source| ServerError::Bind {
+        server: name.clone(),
+        host: spec.host.clone(),
+        port: spec.port,
+        source,
+    })?;
+    let local = listener.local_addr().map_or_else(|_| format!("{}:{}", spec.host, spec.port), |a| a.to_string());
+    events::listening(&local);
+
+    let tuning = state.herd.tuning.clone();
+    let ctx = Ctx {
+        state: state.clone(),
+        clock: env.clock,
+        places: env.places,
+        tuning: tuning.clone(),
+    };
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for neighbour in state.herd.neighbours(&name) {
+        let seed = mix_seed(env.seed, &name, &neighbour.name);
+        let task = link::maintain(env.net.clone(), neighbour.clone(), ctx.clone(), Shutdown(stop_rx.clone()), seed);
+        tasks.spawn(task.with_current_subscriber());
+    }
+
+    // Taking a permit before accepting bounds the connections served at
+    // once; past the bound, new connections wait in the listen backlog.
+    let permits = Arc::new(Semaphore::new(tuning.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            _ = &mut shutdown => break,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let ctx = ctx.clone();
+                let stop = Shutdown(stop_rx.clone());
+                tasks.spawn(
+                    async move {
+                        client::serve(stream, addr.to_string(), ctx, stop).await;
+                        drop(permit);
+                    }
+                    .with_current_subscriber(),
+                );
+            }
+            // Out of file descriptors and the like: back off instead of
+            // spinning, and keep serving the connections we have.
+            Err(e) => {
+                events::invalid(&local, &format!("accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+
+    events::shutdown();
+    drop(listener);
+    let _ = stop.send(true);
+    // In-flight replies may wait on Places, which is itself bounded.
+    let drain = Duration::from_millis(tuning.places_timeout_ms + 1_000);
+    let _ = tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
+    tasks.shutdown().await;
+    Ok(())
+}
+
+/// A per-link seed, so each link's jitter differs but all follow from one.
+fn mix_seed(seed: u64, a: &str, b: &str) -> u64 {
+    // FNV-1a: stable across Rust releases, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for byte in a.bytes().chain([0]).chain(b.bytes()) {
+        h = (h ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}

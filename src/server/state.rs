@@ -1,0 +1,108 @@
+//! What one server holds: its location store and the feeds of the
+//! neighbours subscribed to it. One lock covers both, so a new subscriber's
+//! catch-up snapshot and its registration happen at one instant and no
+//! update can fall between them.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+
+use crate::config::HerdConfig;
+use crate::protocol::Update;
+use crate::store::Store;
+
+/// Shared by every task of one server; the simulator keeps a clone to
+/// check convergence and invariants from outside.
+pub struct ServerState {
+    pub name: String,
+    pub herd: Arc<HerdConfig>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    store: Store,
+    feeds: Vec<Feed>,
+    next_feed_id: u64,
+}
+
+struct Feed {
+    id: u64,
+    neighbour: String,
+    queue: mpsc::Sender<Update>,
+}
+
+/// A registered feed: the catch-up snapshot and the queue of what follows.
+pub struct Subscription {
+    pub id: u64,
+    pub snapshot: Vec<Update>,
+    pub queue: mpsc::Receiver<Update>,
+}
+
+impl ServerState {
+    pub fn new(name: &str, herd: Arc<HerdConfig>) -> Arc<Self> {
+        Arc::new(Self {
+            name: name.to_string(),
+            herd,
+            inner: Mutex::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave the store half-updated (merge is
+        // one map operation), so a poisoned lock is still consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Merges an update and, if it changed the store, queues it for every
+    /// subscribed neighbour except `from` (which already holds it or newer).
+    /// A neighbour whose queue is full is cut off: its link reconnects and
+    /// catches up from a fresh snapshot, so nothing is lost.
+    pub fn apply(&self, update: Update, from: Option<&str>) -> bool {
+        let mut inner = self.lock();
+        if !inner.store.merge(update.clone()) {
+            return false;
+        }
+        inner.feeds.retain(|feed| {
+            if Some(feed.neighbour.as_str()) == from {
+                return true;
+            }
+            feed.queue.try_send(update.clone()).is_ok()
+        });
+        true
+    }
+
+    pub fn get(&self, client: &str) -> Option<Update> {
+        self.lock().store.get(client).cloned()
+    }
+
+    /// Every held update, in client order.
+    pub fn snapshot(&self) -> Vec<Update> {
+        self.lock().store.iter().cloned().collect()
+    }
+
+    /// Registers `neighbour`'s feed, replacing any older one of its (a
+    /// reconnect after a silent failure may arrive before the old feed has
+    /// noticed it is dead; dropping the old queue ends that feed).
+    pub fn subscribe(&self, neighbour: &str, queue_len: usize) -> Subscription {
+        let mut inner = self.lock();
+        let (tx, rx) = mpsc::channel(queue_len.max(1));
+        inner.feeds.retain(|f| f.neighbour != neighbour);
+        inner.next_feed_id += 1;
+        let id = inner.next_feed_id;
+        inner.feeds.push(Feed {
+            id,
+            neighbour: neighbour.to_string(),
+            queue: tx,
+        });
+        Subscription {
+            id,
+            snapshot: inner.store.iter().cloned().collect(),
+            queue: rx,
+        }
+    }
+
+    pub fn unsubscribe(&self, id: u64) {
+        self.lock().feeds.retain(|f| f.id != id);
+    }
+}

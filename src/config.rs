@@ -88,10 +88,7 @@ pub enum ConfigError {
         message: String,
     },
     #[error("{file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    Read { file: String, source: std::io::Error },
 }
 
 #[derive(Deserialize)]
@@ -143,20 +140,28 @@ impl HerdConfig {
                 message,
             }
         };
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
         let mut servers: Vec<ServerSpec> = Vec::new();
         for s in &raw.servers {
             let s = s.get_ref();
             let name = s.name.get_ref();
             if name.is_empty() || name.bytes().any(crate::protocol::is_field_space) {
-                return Err(invalid(Some(s.name.span()), format!("server name {name:?} must be one word")));
+                return Err(invalid(
+                    Some(s.name.span()),
+                    format!("server name {name:?} must be one word"),
+                ));
             }
             if servers.iter().any(|o| &o.name == name) {
-                return Err(invalid(Some(s.name.span()), format!("server {name:?} is defined twice")));
+                return Err(invalid(
+                    Some(s.name.span()),
+                    format!("server {name:?} is defined twice"),
+                ));
             }
             let port = *s.port.get_ref();
-            if let Some(o) = servers.iter().find(|o| o.host == s.host && o.port == port && port != 0) {
+            if let Some(o) = servers
+                .iter()
+                .find(|o| o.host == s.host && o.port == port && port != 0)
+            {
                 return Err(invalid(
                     Some(s.port.span()),
                     format!("{name} and {} both use {}:{port}", o.name, s.host),
@@ -176,7 +181,10 @@ impl HerdConfig {
             let (a, b) = link.get_ref();
             for end in [a, b] {
                 if !servers.iter().any(|s| &s.name == end.get_ref()) {
-                    return Err(invalid(Some(end.span()), format!("link names unknown server {:?}", end.get_ref())));
+                    return Err(invalid(
+                        Some(end.span()),
+                        format!("link names unknown server {:?}", end.get_ref()),
+                    ));
                 }
             }
             let (a, b) = (a.get_ref().clone(), b.get_ref().clone());
@@ -218,7 +226,10 @@ impl HerdConfig {
         }
         out += "]\n";
         for s in &self.servers {
-            out += &format!("\n[[server]]\nname = {:?}\nhost = {:?}\nport = {}\n", s.name, s.host, s.port);
+            out += &format!(
+                "\n[[server]]\nname = {:?}\nhost = {:?}\nport = {}\n",
+                s.name, s.host, s.port
+            );
         }
         out
     }

@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod local;
 pub mod log;
 pub mod net;
 pub mod places;

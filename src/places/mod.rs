@@ -2,6 +2,21 @@
 //! the legacy Nearby Search, and an offline fake. Every back end answers in
 //! the legacy response shape, so clients see one format whatever is behind.
 
+mod failure;
+pub mod fake;
+pub mod http;
+pub mod legacy;
+pub mod new_api;
+mod scrub;
+mod setup;
+
+pub use fake::FakePlaces;
+pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, Method, ReqwestClient};
+pub use legacy::LegacyPlaces;
+pub use new_api::NewPlaces;
+pub use scrub::scrub;
+pub use setup::{build, Backend, PlacesSetupError, API_KEY_ENV};
+
 use std::future::Future;
 use std::pin::Pin;
 

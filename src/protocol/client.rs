@@ -125,7 +125,8 @@ mod tests {
 
     #[test]
     fn parses_the_spec_examples() {
-        let c = parse_client_line(b"IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1520023934.918963997").unwrap();
+        let c =
+            parse_client_line(b"IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1520023934.918963997").unwrap();
         assert!(matches!(c, ClientCommand::IAmAt { ref client, .. } if client == "kiwi.cs.ucla.edu"));
         let c = parse_client_line(b" \tWHATSAT\x0bkiwi.cs.ucla.edu  10 5\x0c\r").unwrap();
         assert!(matches!(c, ClientCommand::WhatsAt { bound: 5, .. }));
@@ -138,12 +139,29 @@ mod tests {
         assert_eq!(e(b"   "), ParseError::Empty);
         assert_eq!(e(b"IAMAT \xff +1+1 1"), ParseError::NotUtf8);
         assert_eq!(e(b"iamat a +1+1 1"), ParseError::UnknownCommand("iamat".into()));
-        assert_eq!(e(b"IAMAT a +1+1"), ParseError::FieldCount { command: "IAMAT", expected: 4, got: 3 });
-        assert_eq!(e(b"WHATSAT a 10 5 6"), ParseError::FieldCount { command: "WHATSAT", expected: 4, got: 5 });
+        assert_eq!(
+            e(b"IAMAT a +1+1"),
+            ParseError::FieldCount {
+                command: "IAMAT",
+                expected: 4,
+                got: 3
+            }
+        );
+        assert_eq!(
+            e(b"WHATSAT a 10 5 6"),
+            ParseError::FieldCount {
+                command: "WHATSAT",
+                expected: 4,
+                got: 5
+            }
+        );
         assert_eq!(e(b"WHATSAT a 10 0"), ParseError::BoundOutOfRange("0".into()));
         assert_eq!(e(b"WHATSAT a 10 21"), ParseError::BoundOutOfRange("21".into()));
         assert_eq!(e(b"WHATSAT a 10 x"), ParseError::BadBound("x".into()));
-        assert_eq!(e(b"WHATSAT a 50.5 1"), ParseError::RadiusOutOfRange("50.5".into()));
+        assert_eq!(
+            e(b"WHATSAT a 50.5 1"),
+            ParseError::RadiusOutOfRange("50.5".into())
+        );
     }
 
     #[test]

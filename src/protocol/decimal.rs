@@ -87,10 +87,16 @@ mod tests {
     #[test]
     fn rejects_bad_and_out_of_range() {
         for bad in ["", ".5", "5.", "-1", "+1", "1e1", "ten", "1.2.3"] {
-            assert!(matches!(Radius::parse(bad), Err(ParseError::BadRadius(_))), "{bad:?}");
+            assert!(
+                matches!(Radius::parse(bad), Err(ParseError::BadRadius(_))),
+                "{bad:?}"
+            );
         }
         for out in ["0", "0.0", "50.0001", "51", "100000000000000000000"] {
-            assert!(matches!(Radius::parse(out), Err(ParseError::RadiusOutOfRange(_))), "{out:?}");
+            assert!(
+                matches!(Radius::parse(out), Err(ParseError::RadiusOutOfRange(_))),
+                "{out:?}"
+            );
         }
     }
 }

@@ -82,10 +82,29 @@ mod tests {
 
     #[test]
     fn rejects_bad_and_out_of_range() {
-        for bad in ["34.0-118.0", "+34.0", "+34.0-", "+34.-118", "+34.0--118", "+3a.0-1.0", "+34.0-118.0x", "", "+"] {
-            assert!(matches!(Location::parse(bad), Err(ParseError::BadLocation(_))), "{bad:?}");
+        for bad in [
+            "34.0-118.0",
+            "+34.0",
+            "+34.0-",
+            "+34.-118",
+            "+34.0--118",
+            "+3a.0-1.0",
+            "+34.0-118.0x",
+            "",
+            "+",
+        ] {
+            assert!(
+                matches!(Location::parse(bad), Err(ParseError::BadLocation(_))),
+                "{bad:?}"
+            );
         }
-        assert!(matches!(Location::parse("+90.0000001+0"), Err(ParseError::LatitudeOutOfRange(_))));
-        assert!(matches!(Location::parse("+0-180.5"), Err(ParseError::LongitudeOutOfRange(_))));
+        assert!(matches!(
+            Location::parse("+90.0000001+0"),
+            Err(ParseError::LatitudeOutOfRange(_))
+        ));
+        assert!(matches!(
+            Location::parse("+0-180.5"),
+            Err(ParseError::LongitudeOutOfRange(_))
+        ));
     }
 }

@@ -96,13 +96,27 @@ mod tests {
     #[test]
     fn fractions_scale_to_nanoseconds() {
         assert_eq!(ClientTime::parse("1.5").unwrap().nanos(), 1_500_000_000);
-        assert_eq!(ClientTime::parse("1520023934.918963997").unwrap().nanos(), 1_520_023_934_918_963_997);
+        assert_eq!(
+            ClientTime::parse("1520023934.918963997").unwrap().nanos(),
+            1_520_023_934_918_963_997
+        );
         assert_eq!(ClientTime::parse("7").unwrap().nanos(), 7_000_000_000);
     }
 
     #[test]
     fn rejects_malformed_times() {
-        for bad in ["", ".5", "1.", "1.1234567890", "-1", "+1", "1e9", "1.2.3", "x", "1.-2"] {
+        for bad in [
+            "",
+            ".5",
+            "1.",
+            "1.1234567890",
+            "-1",
+            "+1",
+            "1e9",
+            "1.2.3",
+            "x",
+            "1.-2",
+        ] {
             assert!(ClientTime::parse(bad).is_err(), "{bad:?} parsed");
         }
     }

@@ -27,7 +27,10 @@ pub(super) async fn serve<S: Stream>(stream: S, peer: String, ctx: Ctx, mut shut
             Ok(Frame::Line(line)) => line,
             Ok(Frame::TooLong(prefix)) => {
                 events::recv(&peer, &prefix);
-                events::invalid(&peer, &format!("line longer than {} bytes", tuning.max_line_bytes));
+                events::invalid(
+                    &peer,
+                    &format!("line longer than {} bytes", tuning.max_line_bytes),
+                );
                 let _ = write_reply(&mut reader, &peer, &refusal(&prefix), partial).await;
                 break "line too long";
             }
@@ -56,7 +59,12 @@ fn ms(value: u64) -> Duration {
 /// Writes one whole reply in one write, so a client that reads once after
 /// a half-close gets all of it. A client that never reads cannot hold the
 /// task forever: the write gives up after `limit`.
-async fn write_reply<S: Stream>(reader: &mut LineReader<S>, peer: &str, reply: &[u8], limit: Duration) -> std::io::Result<()> {
+async fn write_reply<S: Stream>(
+    reader: &mut LineReader<S>,
+    peer: &str,
+    reply: &[u8],
+    limit: Duration,
+) -> std::io::Result<()> {
     events::send(peer, reply);
     let stream = reader.get_mut();
     match tokio::time::timeout(limit, stream.write_all(reply)).await {
@@ -97,7 +105,11 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
         }
     };
     match command {
-        ClientCommand::IAmAt { client, location, time } => {
+        ClientCommand::IAmAt {
+            client,
+            location,
+            time,
+        } => {
             let update = Update {
                 origin: ctx.state.name.clone(),
                 skew: Skew::between(ctx.clock.now_unix_nanos(), &time),
@@ -109,9 +121,19 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
             ctx.state.apply(update, None);
             reply.into_bytes()
         }
-        ClientCommand::WhatsAt { client, radius, bound } => {
+        ClientCommand::WhatsAt {
+            client,
+            radius,
+            bound,
+        } => {
             let Some(update) = ctx.state.get(&client) else {
-                events::invalid(peer, &format!("no location known for client {}", crate::protocol::escape(client.as_bytes())));
+                events::invalid(
+                    peer,
+                    &format!(
+                        "no location known for client {}",
+                        crate::protocol::escape(client.as_bytes())
+                    ),
+                );
                 return refusal(line);
             };
             let request = NearbyRequest {

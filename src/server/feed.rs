@@ -15,10 +15,23 @@ use super::{events, Ctx, Shutdown};
 use crate::net::Stream;
 use crate::protocol::{PeerMessage, Update};
 
-pub(super) async fn serve<S: Stream>(mut reader: LineReader<S>, neighbour: String, ctx: Ctx, mut shutdown: Shutdown) {
+pub(super) async fn serve<S: Stream>(
+    mut reader: LineReader<S>,
+    neighbour: String,
+    ctx: Ctx,
+    mut shutdown: Shutdown,
+) {
     let sub = ctx.state.subscribe(&neighbour, ctx.tuning.link_queue);
     events::feed_up(&neighbour);
-    let why = publish(&mut reader, &neighbour, &ctx, sub.snapshot, sub.queue, &mut shutdown).await;
+    let why = publish(
+        &mut reader,
+        &neighbour,
+        &ctx,
+        sub.snapshot,
+        sub.queue,
+        &mut shutdown,
+    )
+    .await;
     ctx.state.unsubscribe(sub.id);
     events::feed_down(&neighbour, why);
 }

@@ -144,7 +144,10 @@ mod tests {
     async fn splits_lines_across_reads_and_keeps_a_final_unterminated_one() {
         let got = frames(b"a b\r\nccc\n\nlast", 16).await;
         let line = |s: &str| Frame::Line(s.as_bytes().to_vec());
-        assert_eq!(got, vec![line("a b"), line("ccc"), line(""), line("last"), Frame::Closed]);
+        assert_eq!(
+            got,
+            vec![line("a b"), line("ccc"), line(""), line("last"), Frame::Closed]
+        );
     }
 
     #[tokio::test]

@@ -21,7 +21,13 @@ use crate::config::ServerSpec;
 use crate::net::{Net, Stream};
 use crate::protocol::PeerMessage;
 
-pub(super) async fn maintain<N: Net>(net: N, neighbour: ServerSpec, ctx: Ctx, mut shutdown: Shutdown, seed: u64) {
+pub(super) async fn maintain<N: Net>(
+    net: N,
+    neighbour: ServerSpec,
+    ctx: Ctx,
+    mut shutdown: Shutdown,
+    seed: u64,
+) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let min = Duration::from_millis(ctx.tuning.backoff_min_ms);
     let max = Duration::from_millis(ctx.tuning.backoff_max_ms.max(ctx.tuning.backoff_min_ms));

@@ -82,14 +82,38 @@ pub async fn run<N: Net>(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     let name = state.name.clone();
-    let spec = state.herd.server(&name).ok_or_else(|| ServerError::UnknownServer(name.clone()))?.clone();
-    let listener = env.net.bind(&spec.host, spec.port).await.map_err(|source| ServerError::Bind {
-        server: name.clone(),
-        host: spec.host.clone(),
-        port: spec.port,
-        source,
-    })?;
-    let local = listener.local_addr().map_or_else(|_| format!("{}:{}", spec.host, spec.port), |a| a.to_string());
+    let spec = state
+        .herd
+        .server(&name)
+        .ok_or_else(|| ServerError::UnknownServer(name.clone()))?;
+    let listener = env
+        .net
+        .bind(&spec.host, spec.port)
+        .await
+        .map_err(|source| ServerError::Bind {
+            server: name.clone(),
+            host: spec.host.clone(),
+            port: spec.port,
+            source,
+        })?;
+    serve(state, env, listener, shutdown).await
+}
+
+/// `run` on a listener the caller bound already (tests bind port 0 first,
+/// then write the ports they got into the herd config).
+pub async fn serve<N: Net>(
+    state: Arc<ServerState>,
+    env: ServerEnv<N>,
+    listener: N::Listener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let name = state.name.clone();
+    if state.herd.server(&name).is_none() {
+        return Err(ServerError::UnknownServer(name));
+    }
+    let local = listener
+        .local_addr()
+        .map_or_else(|_| name.clone(), |a| a.to_string());
     events::listening(&local);
 
     let tuning = state.herd.tuning.clone();
@@ -103,7 +127,13 @@ pub async fn run<N: Net>(
     let mut tasks = JoinSet::new();
     for neighbour in state.herd.neighbours(&name) {
         let seed = mix_seed(env.seed, &name, &neighbour.name);
-        let task = link::maintain(env.net.clone(), neighbour.clone(), ctx.clone(), Shutdown(stop_rx.clone()), seed);
+        let task = link::maintain(
+            env.net.clone(),
+            neighbour.clone(),
+            ctx.clone(),
+            Shutdown(stop_rx.clone()),
+            seed,
+        );
         tasks.spawn(task.with_current_subscriber());
     }
 

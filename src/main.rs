@@ -1,0 +1,198 @@
+//! The `herd` binary: parse arguments, set up logs, load the herd, run the
+//! servers asked for until Ctrl-C. Everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::instrument::WithSubscriber;
+
+use herd::clock::{Clock, SystemClock};
+use herd::config::HerdConfig;
+use herd::net::TokioNet;
+use herd::places::{self, Backend, ReqwestClient, API_KEY_ENV};
+use herd::server::{self, ServerEnv, ServerState};
+
+#[derive(Parser)]
+#[command(
+    name = "herd",
+    version,
+    about = "A proxy herd: servers that flood client locations to each other and answer nearby-place queries"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run servers of the herd in this process until Ctrl-C.
+    Serve(ServeArgs),
+    /// Print a herd configuration as TOML (the built-in default herd unless --config).
+    Config {
+        /// Herd configuration file to check and print.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Names of the servers to run (see `herd config`).
+    #[arg(value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    names: Vec<String>,
+    /// Run every server of the herd.
+    #[arg(long)]
+    all: bool,
+    /// Herd configuration file (TOML); the built-in default herd if absent.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Places back end. Default: `google` when GOOGLE_PLACES_API_KEY is set, else `fake`.
+    #[arg(long, value_name = "BACKEND",
+          value_parser = PossibleValuesParser::new(Backend::NAMES).try_map(|s| s.parse::<Backend>()))]
+    places: Option<Backend>,
+    /// Base URL for the Google back ends (to point them at a mock or proxy).
+    #[arg(long, value_name = "URL")]
+    places_url: Option<String>,
+    /// Directory for the per-server log files `<NAME>.log`.
+    #[arg(long, value_name = "DIR", default_value = "logs")]
+    log_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Config { config } => {
+            print!("{}", load_herd(config.as_ref())?.to_toml());
+            Ok(())
+        }
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(serve(args))
+        }
+    }
+}
+
+fn load_herd(path: Option<&PathBuf>) -> Result<HerdConfig> {
+    Ok(match path {
+        Some(path) => HerdConfig::from_file(path)?,
+        None => HerdConfig::default_herd(),
+    })
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let herd = Arc::new(load_herd(args.config.as_ref())?);
+    let names: Vec<String> = if args.all {
+        herd.servers.iter().map(|s| s.name.clone()).collect()
+    } else {
+        args.names.clone()
+    };
+    for name in &names {
+        if herd.server(name).is_none() {
+            let known: Vec<&str> = herd.servers.iter().map(|s| s.name.as_str()).collect();
+            bail!(
+                "no server named {name:?} in the herd (it has {})",
+                known.join(", ")
+            );
+        }
+    }
+    let places = build_places(&args, &herd)?;
+
+    let (stop, stopped) = watch::channel(false);
+    let mut servers = JoinSet::new();
+    let mut log_guards = Vec::new();
+    for name in &names {
+        let (dispatch, guard) = herd::log::server_log(&args.log_dir, name)
+            .with_context(|| format!("cannot open the log file in {}", args.log_dir.display()))?;
+        log_guards.push(guard);
+        let spec = herd.server(name).expect("checked above");
+        eprintln!(
+            "{name}: serving on {}:{}, log {}",
+            spec.host,
+            spec.port,
+            args.log_dir.join(format!("{name}.log")).display()
+        );
+        let env = ServerEnv {
+            net: TokioNet,
+            clock: Arc::new(SystemClock),
+            places: places.clone(),
+            // Jitter only needs to differ between runs and servers.
+            seed: SystemClock.now_unix_nanos() as u64,
+        };
+        let mut stopped = stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|&s| s).await;
+        };
+        let state = ServerState::new(name, herd.clone());
+        servers.spawn(server::run(state, env, shutdown).with_subscriber(dispatch));
+    }
+
+    // Stop on Ctrl-C (or SIGTERM), or as soon as any server fails.
+    let failure = tokio::select! {
+        _ = shutdown_signal() => None,
+        Some(done) = servers.join_next() => Some(done),
+    };
+    let _ = stop.send(true);
+    eprintln!("stopping: draining connections");
+    let mut result = failure.map_or(Ok(()), flatten);
+    while let Some(done) = servers.join_next().await {
+        if result.is_ok() {
+            result = flatten(done);
+        }
+    }
+    drop(log_guards);
+    result
+}
+
+fn flatten(done: Result<Result<(), server::ServerError>, tokio::task::JoinError>) -> Result<()> {
+    Ok(done.context("a server task failed")??)
+}
+
+fn build_places(args: &ServeArgs, herd: &HerdConfig) -> Result<Arc<dyn places::Places>> {
+    let key = std::env::var(API_KEY_ENV).ok().filter(|k| !k.trim().is_empty());
+    let backend = match (args.places, &key) {
+        (Some(chosen), _) => chosen,
+        (None, Some(_)) => Backend::Google,
+        (None, None) => {
+            eprintln!("warning: {API_KEY_ENV} is not set; using the offline Places fake");
+            Backend::Fake
+        }
+    };
+    let timeout = Duration::from_millis(herd.tuning.places_timeout_ms);
+    let http = Arc::new(ReqwestClient::new(timeout).context("cannot set up the HTTP client")?);
+    Ok(places::build(backend, key, args.places_url.clone(), http)?)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,155 @@
+//! Choosing and building the back end the binary runs with.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use super::fake::FakePlaces;
+use super::http::HttpClient;
+use super::legacy::LegacyPlaces;
+use super::new_api::NewPlaces;
+use super::Places;
+
+/// Where the key comes from: an environment variable, never a flag (a flag
+/// shows in `ps` and in shell history) and never the herd file.
+pub const API_KEY_ENV: &str = "GOOGLE_PLACES_API_KEY";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The offline fake: no network, no key.
+    Fake,
+    /// Places API (New).
+    Google,
+    /// The legacy Nearby Search.
+    GoogleLegacy,
+}
+
+impl Backend {
+    pub const NAMES: [&'static str; 3] = ["fake", "google", "google-legacy"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fake => "fake",
+            Self::Google => "google",
+            Self::GoogleLegacy => "google-legacy",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = PlacesSetupError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "fake" => Ok(Self::Fake),
+            "google" => Ok(Self::Google),
+            "google-legacy" => Ok(Self::GoogleLegacy),
+            other => Err(PlacesSetupError::UnknownBackend(other.to_string())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PlacesSetupError {
+    #[error(
+        "the {0} Places back end needs an API key: set {API_KEY_ENV}, or use the offline back end `fake`"
+    )]
+    MissingKey(Backend),
+    #[error("unknown Places back end {0:?}: expected one of fake, google, google-legacy")]
+    UnknownBackend(String),
+    #[error("Places base URL {0:?} must start with http:// or https://")]
+    BadBaseUrl(String),
+}
+
+/// Builds the chosen back end. `base_url` replaces Google's address (tests
+/// point it at a local mock); an empty key counts as none.
+pub fn build(
+    backend: Backend,
+    key: Option<String>,
+    base_url: Option<String>,
+    http: Arc<dyn HttpClient>,
+) -> Result<Arc<dyn Places>, PlacesSetupError> {
+    if backend == Backend::Fake {
+        return Ok(Arc::new(FakePlaces));
+    }
+    if let Some(url) = &base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(PlacesSetupError::BadBaseUrl(url.clone()));
+        }
+    }
+    let key = key
+        .filter(|k| !k.is_empty())
+        .ok_or(PlacesSetupError::MissingKey(backend))?;
+    Ok(match backend {
+        Backend::Google => Arc::new(NewPlaces::new(http, base_url, key)),
+        Backend::GoogleLegacy => Arc::new(LegacyPlaces::new(http, base_url, key)),
+        Backend::Fake => unreachable!("handled above"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::places::http::{HttpFuture, HttpRequest};
+
+    struct NoNetwork;
+
+    impl HttpClient for NoNetwork {
+        fn send<'a>(&'a self, _req: HttpRequest) -> HttpFuture<'a> {
+            unreachable!("setup sends nothing")
+        }
+    }
+
+    fn http() -> Arc<dyn HttpClient> {
+        Arc::new(NoNetwork)
+    }
+
+    #[test]
+    fn google_back_ends_need_a_key() {
+        for backend in [Backend::Google, Backend::GoogleLegacy] {
+            let err = build(backend, None, None, http()).err().unwrap();
+            assert_eq!(err, PlacesSetupError::MissingKey(backend));
+            assert!(err.to_string().contains(API_KEY_ENV), "{err}");
+            let err = build(backend, Some(String::new()), None, http()).err().unwrap();
+            assert_eq!(err, PlacesSetupError::MissingKey(backend));
+            assert!(build(backend, Some("k".into()), None, http()).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_fake_needs_nothing() {
+        assert!(build(Backend::Fake, None, Some("not a url".into()), http()).is_ok());
+    }
+
+    #[test]
+    fn base_urls_must_be_http() {
+        let err = build(
+            Backend::Google,
+            Some("k".into()),
+            Some("places.example".into()),
+            http(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(err, PlacesSetupError::BadBaseUrl("places.example".into()));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for name in Backend::NAMES {
+            assert_eq!(name.parse::<Backend>().unwrap().to_string(), name);
+        }
+        assert!(matches!(
+            "legacy".parse::<Backend>(),
+            Err(PlacesSetupError::UnknownBackend(_))
+        ));
+    }
+}

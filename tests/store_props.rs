@@ -1,0 +1,88 @@
+//! The merge rule against every delivery order: whatever the permutation
+//! and duplication of a set of updates, every store ends with the newest
+//! per client, and no merge ever takes a client back in time.
+
+use std::collections::BTreeMap;
+
+use herd::protocol::{ClientTime, Location, Skew, Update};
+use herd::store::Store;
+use proptest::prelude::*;
+
+fn update() -> impl Strategy<Value = Update> {
+    // Few clients, origins and times, so equal client times (ties) are common.
+    (0..4u8, 0..3u8, 0..5u64, 0..3u8, -5i64..5).prop_map(|(client, origin, secs, frac, skew)| Update {
+        origin: ["Goloman", "Hands", "Welsh"][origin as usize].to_string(),
+        skew: Skew(skew as i128),
+        client: format!("client{client}"),
+        location: Location::parse(&format!("+{client}.0-{origin}.0")).unwrap(),
+        // `1.5` and `1.50` are the same instant written two ways.
+        time: ClientTime::parse(
+            &[format!("{secs}"), format!("{secs}.5"), format!("{secs}.50")][frac as usize],
+        )
+        .unwrap(),
+    })
+}
+
+/// Several deliveries of a set of updates: each a shuffled sample, with repeats.
+fn deliveries() -> impl Strategy<Value = (Vec<Update>, Vec<Vec<Update>>)> {
+    proptest::collection::vec(update(), 1..12).prop_flat_map(|updates| {
+        let n = updates.len();
+        let order = proptest::collection::vec(0..n, n..n * 3).prop_shuffle();
+        (Just(updates.clone()), proptest::collection::vec(order, 3)).prop_map(move |(all, orders)| {
+            // Every delivery carries every update at least once.
+            let runs = orders
+                .into_iter()
+                .map(|extra| {
+                    all.iter()
+                        .cloned()
+                        .chain(extra.into_iter().map(|i| all[i].clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (all, runs)
+        })
+    })
+}
+
+fn newest_per_client(updates: &[Update]) -> BTreeMap<String, Update> {
+    let mut best: BTreeMap<String, Update> = BTreeMap::new();
+    for u in updates {
+        match best.get(&u.client) {
+            Some(b) if b.precedence(u).is_ge() => {}
+            _ => {
+                best.insert(u.client.clone(), u.clone());
+            }
+        }
+    }
+    best
+}
+
+proptest! {
+    #[test]
+    fn every_order_ends_with_the_newest((all, runs) in deliveries(), rotate in 0usize..100) {
+        let expected = newest_per_client(&all);
+        for mut run in runs {
+            let len = run.len();
+            run.rotate_left(rotate % len);
+            let mut store = Store::new();
+            for u in run {
+                let before = store.get(&u.client).cloned();
+                let changed = store.merge(u.clone());
+                let after = store.get(&u.client).unwrap();
+                if let Some(before) = &before {
+                    prop_assert!(after.precedence(before).is_ge(), "went back in time: {before} -> {after}");
+                }
+                prop_assert_eq!(changed, before.as_ref() != Some(after));
+            }
+            let held: BTreeMap<String, Update> = store.iter().map(|u| (u.client.clone(), u.clone())).collect();
+            prop_assert_eq!(&held, &expected);
+        }
+    }
+
+    #[test]
+    fn an_equal_update_changes_nothing(u in update()) {
+        let mut store = Store::new();
+        prop_assert!(store.merge(u.clone()));
+        prop_assert!(!store.merge(u));
+    }
+}

@@ -35,7 +35,8 @@ pub struct ServerSpec {
 pub struct Tuning {
     /// Longest client line accepted, in bytes, line ending excluded.
     pub max_line_bytes: usize,
-    /// Most connections a server serves at once (clients and neighbours).
+    /// Most client connections a server serves at once; past it, new
+    /// connections are closed unless they are a neighbour's link.
     pub max_connections: usize,
     /// A connection with no byte at all for this long is closed.
     pub idle_timeout_ms: u64,
@@ -87,8 +88,9 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("{file}: {source}")]
-    Read { file: String, source: std::io::Error },
+    // Not a `source`: the message already says it, and `{:#}` would repeat it.
+    #[error("{file}: {error}")]
+    Read { file: String, error: std::io::Error },
 }
 
 #[derive(Deserialize)]
@@ -122,9 +124,9 @@ impl HerdConfig {
 
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             file: file.clone(),
-            source,
+            error,
         })?;
         Self::from_toml(&text, &file)
     }

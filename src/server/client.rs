@@ -12,10 +12,24 @@ use crate::net::Stream;
 use crate::places::{error_response, NearbyRequest};
 use crate::protocol::{parse_client_line, whatsat_reply, ClientCommand, PeerMessage, Skew, Update};
 
-pub(super) async fn serve<S: Stream>(stream: S, peer: String, ctx: Ctx, mut shutdown: Shutdown) {
+/// Serves one accepted connection. With `neighbours_only` (every client
+/// slot was taken), the first line must be a neighbour's `HERD HELLO`;
+/// anything else closes the connection without a reply.
+pub(super) async fn serve<S: Stream>(
+    stream: S,
+    peer: String,
+    ctx: Ctx,
+    mut shutdown: Shutdown,
+    neighbours_only: bool,
+) {
     events::client_open(&peer);
     let tuning = &ctx.tuning;
-    let (idle, partial) = (ms(tuning.idle_timeout_ms), ms(tuning.line_timeout_ms));
+    let (idle, partial) = if neighbours_only {
+        // A neighbour says hello at once; do not let a client sit in a spare slot.
+        (ms(tuning.dead_after_ms), ms(tuning.dead_after_ms))
+    } else {
+        (ms(tuning.idle_timeout_ms), ms(tuning.line_timeout_ms))
+    };
     let mut reader = LineReader::new(stream, tuning.max_line_bytes);
     let mut first_line = true;
     let why = loop {
@@ -42,6 +56,9 @@ pub(super) async fn serve<S: Stream>(stream: S, peer: String, ctx: Ctx, mut shut
         if std::mem::take(&mut first_line) {
             if let Some(neighbour) = hello_from_neighbour(&ctx, &line) {
                 return feed::serve(reader, neighbour, ctx, shutdown).await;
+            }
+            if neighbours_only {
+                break "server full";
             }
         }
         let reply = respond(&ctx, &peer, &line).await;

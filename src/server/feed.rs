@@ -57,7 +57,7 @@ async fn publish<S: Stream>(
         let outgoing = tokio::select! {
             update = queue.recv() => match update {
                 Some(update) => PeerMessage::Update(update),
-                None => return "queue overflowed or replaced by a newer link",
+                None => return "queue overflowed",
             },
             frame = reader.next(dead_after, dead_after) => match frame {
                 Ok(Frame::Line(line)) => {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::instrument::WithSubscriber;
 
@@ -138,26 +138,38 @@ pub async fn serve<N: Net>(
     }
 
     // Taking a permit before accepting bounds the connections served at
-    // once; past the bound, new connections wait in the listen backlog.
-    let permits = Arc::new(Semaphore::new(tuning.max_connections.max(1)));
+    // once. Client slots come first; when they are all taken, a few spare
+    // slots (one per neighbour, plus one) still accept, but only for a
+    // neighbour's link: so idle clients can never lock a neighbour out, and
+    // a client past the limit is closed at once instead of left hanging.
+    let clients = Arc::new(Semaphore::new(tuning.max_connections.max(1)));
+    let spares = Arc::new(Semaphore::new(state.herd.neighbours(&name).len() + 1));
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        let slot = tokio::select! {
+            biased;
             _ = &mut shutdown => break,
+            Ok(permit) = clients.clone().acquire_owned() => Slot::Client(permit),
+            Ok(permit) = spares.clone().acquire_owned() => Slot::Spare(permit),
         };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = &mut shutdown => break,
         };
+        // A client slot may have freed while we waited on a spare one.
+        let slot = match slot {
+            Slot::Spare(spare) => clients.clone().try_acquire_owned().map_or(Slot::Spare(spare), Slot::Client),
+            client => client,
+        };
         match accepted {
             Ok((stream, addr)) => {
                 let ctx = ctx.clone();
                 let stop = Shutdown(stop_rx.clone());
+                let neighbours_only = matches!(slot, Slot::Spare(_));
                 tasks.spawn(
                     async move {
-                        client::serve(stream, addr.to_string(), ctx, stop).await;
-                        drop(permit);
+                        client::serve(stream, addr.to_string(), ctx, stop, neighbours_only).await;
+                        drop(slot);
                     }
                     .with_current_subscriber(),
                 );
@@ -180,6 +192,12 @@ pub async fn serve<N: Net>(
     let _ = tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
     tasks.shutdown().await;
     Ok(())
+}
+
+/// The permit a connection holds while it is served.
+enum Slot {
+    Client(#[allow(dead_code)] OwnedSemaphorePermit),
+    Spare(#[allow(dead_code)] OwnedSemaphorePermit),
 }
 
 /// A per-link seed, so each link's jitter differs but all follow from one.

@@ -81,13 +81,13 @@ impl ServerState {
         self.lock().store.iter().cloned().collect()
     }
 
-    /// Registers `neighbour`'s feed, replacing any older one of its (a
-    /// reconnect after a silent failure may arrive before the old feed has
-    /// noticed it is dead; dropping the old queue ends that feed).
+    /// Registers a feed for `neighbour`. An older feed of the same name is
+    /// left alone: after a silent failure it ends by itself within
+    /// `dead_after_ms`, and a client merely claiming the name cannot knock
+    /// the real neighbour's feed over.
     pub fn subscribe(&self, neighbour: &str, queue_len: usize) -> Subscription {
         let mut inner = self.lock();
         let (tx, rx) = mpsc::channel(queue_len.max(1));
-        inner.feeds.retain(|f| f.neighbour != neighbour);
         inner.next_feed_id += 1;
         let id = inner.next_feed_id;
         inner.feeds.push(Feed {

@@ -1,0 +1,366 @@
+//! The `herd` binary as a user runs it: help, printing the herd, config
+//! errors, and a real two-server herd served, used, stopped with SIGTERM,
+//! and read back from its log files.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use herd::config::HerdConfig;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn herd() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herd"));
+    // The binary would pick Google when a key is around; these tests are offline.
+    command.env_remove("GOOGLE_PLACES_API_KEY");
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    herd().args(args).output().expect("run herd")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+/// A fresh directory of this test's own under cargo's scratch space.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write file");
+    path
+}
+
+/// Asserts the run failed with exactly one stderr line, `error: ...`, and
+/// returns that line.
+fn one_error_line(output: &Output) -> String {
+    assert!(!output.status.success(), "exited {:?}", output.status);
+    let stderr = text(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "want one line on stderr, got {stderr:?}");
+    assert!(lines[0].starts_with("error: "), "{stderr:?}");
+    lines[0].to_string()
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let output = run(&["--help"]);
+    assert!(output.status.success());
+    let stdout = text(&output.stdout);
+    for command in ["serve", "config"] {
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(command)),
+            "{command} missing from:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn config_prints_the_default_herd() {
+    let output = run(&["config"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    let parsed = HerdConfig::from_toml(&printed, "stdout").expect("`herd config` prints a valid herd");
+    let default = HerdConfig::default_herd();
+    assert_eq!(
+        (&parsed.servers, &parsed.links),
+        (&default.servers, &default.links)
+    );
+    for name in ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"] {
+        assert!(printed.contains(&format!("name = \"{name}\"")), "{printed}");
+    }
+}
+
+#[test]
+fn a_bad_config_file_is_one_error_line_naming_file_line_and_column() {
+    let dir = scratch("bad-config");
+    let cases = [
+        // A value of the wrong type: the value's position.
+        ("type.toml", "[[server]]\nname = \"A\"\nport = \"x\"\n", "3:8"),
+        // A link to a server that does not exist: the bad name's position.
+        (
+            "link.toml",
+            "links = [[\"A\", \"Nobody\"]]\n\n[[server]]\nname = \"A\"\nport = 1\n",
+            "1:16",
+        ),
+    ];
+    for (name, contents, at) in cases {
+        let path = write_file(&dir, name, contents);
+        for args in [vec!["config", "--config"], vec!["serve", "--all", "--config"]] {
+            let mut args = args.clone();
+            let path_text = path.to_str().unwrap();
+            args.push(path_text);
+            let line = one_error_line(&run(&args));
+            assert!(
+                line.starts_with(&format!("error: {path_text}:{at}: ")),
+                "{args:?}: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_one_error_line_saying_why_once() {
+    let dir = scratch("missing-config");
+    let path = dir.join("absent.toml");
+    let line = one_error_line(&run(&["config", "--config", path.to_str().unwrap()]));
+    assert!(
+        line.starts_with(&format!("error: {}: ", path.display())),
+        "{line}"
+    );
+    assert_eq!(
+        line.matches("No such file or directory").count(),
+        1,
+        "the reason is repeated: {line}"
+    );
+}
+
+#[test]
+fn serving_an_unknown_server_is_an_error() {
+    let line = one_error_line(&run(&[
+        "serve",
+        "Nobody",
+        "--places",
+        "fake",
+        "--log-dir",
+        scratch("nobody").to_str().unwrap(),
+    ]));
+    assert!(line.contains("Nobody"), "{line}");
+}
+
+#[test]
+fn a_port_in_use_is_an_error_naming_the_server() {
+    let dir = scratch("port-in-use");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let config = write_file(
+        &dir,
+        "herd.toml",
+        &format!("[[server]]\nname = \"Busy\"\nport = {port}\n"),
+    );
+    let mut child = Running::spawn(&[
+        "serve",
+        "--all",
+        "--places",
+        "fake",
+        "--config",
+        config.to_str().unwrap(),
+        "--log-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let status = child.wait(PATIENCE);
+    assert!(!status.success());
+    let stderr = child.stderr();
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains(&format!("Busy: cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
+
+/// A `herd serve` child that is killed if the test ends early.
+struct Running {
+    child: Option<Child>,
+    stderr: Option<String>,
+}
+
+impl Running {
+    fn spawn(args: &[&str]) -> Self {
+        let child = herd()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn herd");
+        Self {
+            child: Some(child),
+            stderr: None,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    fn wait(&mut self, patience: Duration) -> ExitStatus {
+        let start = Instant::now();
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+                self.stderr = Some(stderr);
+                self.child = None;
+                return status;
+            }
+            assert!(
+                start.elapsed() < patience,
+                "herd still running after {patience:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn stderr(&self) -> &str {
+        self.stderr.as_deref().expect("exited")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Ports free a moment ago. Another process could take one before the
+/// herd binds it; the test would then fail loudly at startup, not wrongly.
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+struct Client {
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(port: u16) -> Self {
+        let start = Instant::now();
+        let stream = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(stream) => break stream,
+                Err(e) => assert!(start.elapsed() < PATIENCE, "nothing listens on {port}: {e}"),
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        Self {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    fn ask(&mut self, line: &[u8]) -> Vec<u8> {
+        let stream = self.reader.get_mut();
+        stream.write_all(line).unwrap();
+        stream.write_all(b"\n").unwrap();
+        self.line()
+    }
+
+    fn line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).expect("a reply in time");
+        assert_eq!(
+            line.pop(),
+            Some(b'\n'),
+            "connection closed mid-line: {:?}",
+            line.escape_ascii().to_string()
+        );
+        line
+    }
+}
+
+#[test]
+fn serve_all_runs_the_herd_until_sigterm_and_logs_every_line() {
+    let dir = scratch("serve");
+    let logs = dir.join("logs");
+    let ports = free_ports(2);
+    let config = write_file(
+        &dir,
+        "herd.toml",
+        &format!(
+            "links = [[\"Left\", \"Right\"]]\n\n[[server]]\nname = \"Left\"\nport = {}\n\n[[server]]\nname = \"Right\"\nport = {}\n\n\
+             [tuning]\nheartbeat_ms = 100\ndead_after_ms = 400\nbackoff_min_ms = 20\nbackoff_max_ms = 200\n",
+            ports[0], ports[1]
+        ),
+    );
+    let mut herd = Running::spawn(&[
+        "serve",
+        "--all",
+        "--config",
+        config.to_str().unwrap(),
+        "--places",
+        "fake",
+        "--log-dir",
+        logs.to_str().unwrap(),
+    ]);
+
+    let mut left = Client::connect(ports[0]);
+    let at = left.ask(b"IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1520023934.918963997");
+    let at = text(&at);
+    assert!(
+        at.starts_with("AT Left +")
+            && at.ends_with(" kiwi.cs.ucla.edu +34.068930-118.445127 1520023934.918963997"),
+        "{at}"
+    );
+    // Bytes that would corrupt a log read in a terminal, or forge a line.
+    let hostile = b"HELLO \x1b[31mred \xc3\xbc\x7f\rFAKE";
+    let mut refusal = b"? ".to_vec();
+    refusal.extend_from_slice(hostile);
+    assert_eq!(left.ask(hostile), refusal);
+
+    // The two servers are linked: Right learns what Left was told.
+    let mut right = Client::connect(ports[1]);
+    let start = Instant::now();
+    loop {
+        let first = text(&right.ask(b"WHATSAT kiwi.cs.ucla.edu 5 2"));
+        if first == at {
+            // The rest of the reply, up to its empty line.
+            while !right.line().is_empty() {}
+            break;
+        }
+        assert_eq!(first, "? WHATSAT kiwi.cs.ucla.edu 5 2");
+        assert!(start.elapsed() < PATIENCE, "Right never learned kiwi");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // SIGTERM with a client still connected: a clean, prompt exit.
+    let status = Command::new("kill")
+        .args(["-TERM", &herd.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let status = herd.wait(PATIENCE);
+    assert!(status.success(), "exited {status:?}; stderr:\n{}", herd.stderr());
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut left.reader, &mut rest);
+    assert!(rest.is_empty(), "{:?}", rest.escape_ascii().to_string());
+
+    let left_log = std::fs::read(logs.join("Left.log")).expect("Left.log");
+    let right_log = std::fs::read(logs.join("Right.log")).expect("Right.log");
+    let left_log = String::from_utf8(left_log).expect("the log is plain text");
+    let right_log = String::from_utf8(right_log).expect("the log is plain text");
+    assert!(
+        left_log.contains(r"HELLO \x1b[31mred \xc3\xbc\x7f\rFAKE"),
+        "escaped line missing:\n{left_log}"
+    );
+    assert!(
+        !left_log.contains('\x1b') && !left_log.contains('\r'),
+        "raw control bytes in the log"
+    );
+    assert!(
+        !left_log.lines().any(|l| l.starts_with("FAKE")),
+        "a client forged a log line"
+    );
+    assert!(
+        left_log.contains("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1520023934.918963997"),
+        "{left_log}"
+    );
+    assert!(right_log.contains("WHATSAT kiwi.cs.ucla.edu 5 2"), "{right_log}");
+    assert!(right_log.contains("kiwi.cs.ucla.edu"), "{right_log}");
+}

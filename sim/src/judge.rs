@@ -1,0 +1,131 @@
+//! Judging what clients saw against what their steps expected, and
+//! telling the book about every AT line a client was given.
+
+use herd::protocol::{parse_client_line, ClientCommand};
+
+use crate::checks::check_places;
+use crate::clients::{Outcome, Slot};
+use crate::run::{Driver, Failure};
+use crate::scenario::PlacesExpect;
+
+/// A client whose reply the driver has yet to judge.
+pub(crate) struct Pending {
+    pub(crate) place: String,
+    pub(crate) who: String,
+    pub(crate) server: String,
+    pub(crate) sent: Vec<u8>,
+    pub(crate) slot: Slot,
+    pub(crate) expect: Expect,
+}
+
+pub(crate) enum Expect {
+    /// From a `client` step.
+    Step {
+        exact: Option<String>,
+        pattern: Option<regex::Regex>,
+        places: Option<PlacesExpect>,
+    },
+    /// One of `many_clients`: an AT reply from `server` echoing the line.
+    At,
+}
+
+impl Driver<'_> {
+    /// Judges every client that has finished, in the order they started.
+    pub(crate) fn judge_clients(&mut self) -> Result<(), Failure> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut result = Ok(());
+        for p in pending {
+            let outcome = p.slot.borrow().clone();
+            if outcome == Outcome::Pending || result.is_err() {
+                self.pending.push(p);
+                continue;
+            }
+            let seen = match &outcome {
+                Outcome::Reply(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                Outcome::Failed(e) => format!("error: {e}"),
+                Outcome::TimedOut(bytes) => format!("timed out after: {}", String::from_utf8_lossy(bytes)),
+                Outcome::Pending => unreachable!(),
+            };
+            // The trace shows the bytes as received, escaped, not the
+            // lossy text the expectations are matched against.
+            let shown = match &outcome {
+                Outcome::Reply(bytes) => shorten(bytes),
+                Outcome::TimedOut(bytes) => format!("timed out after: {}", shorten(bytes)),
+                _ => shorten(seen.as_bytes()),
+            };
+            if let Outcome::Reply(bytes) | Outcome::TimedOut(bytes) = &outcome {
+                self.book.note_reply(&String::from_utf8_lossy(bytes));
+            }
+            let verdict = match &p.expect {
+                Expect::Step {
+                    exact,
+                    pattern,
+                    places,
+                } => {
+                    self.trace.push(self.now(), &p.who, "reply", &p.server, &shown);
+                    judge_step(&seen, exact, pattern, places)
+                }
+                Expect::At => {
+                    let sent = String::from_utf8_lossy(&p.sent);
+                    let fields = sent.strip_prefix("IAMAT ").unwrap_or(&sent);
+                    let want = format!("AT {} ", p.server);
+                    if seen.starts_with(&want) && seen.trim_end().ends_with(fields) {
+                        Ok(())
+                    } else {
+                        Err(format!("want an AT reply from {} for {sent:?}", p.server))
+                    }
+                }
+            };
+            if let Err(why) = verdict {
+                result = Err(Self::safety(
+                    &p.place,
+                    format!(
+                        "{} sent \"{}\" to {}: {why}; saw \"{}\"",
+                        p.who,
+                        shorten(&p.sent),
+                        p.server,
+                        herd::protocol::escape(seen.as_bytes())
+                    ),
+                ));
+            }
+        }
+        result
+    }
+}
+
+/// Whether any line a client sent is a valid IAMAT.
+pub(crate) fn is_iamat(sent: &[u8]) -> bool {
+    sent.split(|&b| b == b'\n').any(|line| {
+        matches!(
+            parse_client_line(line.strip_suffix(b"\r").unwrap_or(line)),
+            Ok(ClientCommand::IAmAt { .. })
+        )
+    })
+}
+
+fn judge_step(
+    seen: &str,
+    exact: &Option<String>,
+    pattern: &Option<regex::Regex>,
+    places: &Option<PlacesExpect>,
+) -> Result<(), String> {
+    if let Some(exact) = exact {
+        if seen.trim_end_matches('\n') != exact.trim_end_matches('\n') {
+            return Err(format!("want {exact:?}"));
+        }
+    }
+    if let Some(pattern) = pattern {
+        if !pattern.is_match(seen.trim_end_matches('\n')) {
+            return Err(format!("want a match for /{}/", pattern.as_str()));
+        }
+    }
+    if let Some(places) = places {
+        check_places(seen, places)?;
+    }
+    Ok(())
+}
+
+/// A reply for the trace: one line, long ones cut.
+pub(crate) fn shorten(bytes: &[u8]) -> String {
+    crate::trace::shorten(&herd::protocol::escape(bytes))
+}

@@ -1,0 +1,225 @@
+//! Scenario files: a herd, network settings, a seed, and a timeline of
+//! client lines, faults and assertions at simulated times. The format is
+//! documented in docs/scenarios.md; every mistake is reported with the
+//! file, line and column it is at.
+
+mod check;
+mod load;
+
+use herd::config::HerdConfig;
+use serde::Deserialize;
+
+pub use check::decode_hex;
+pub use load::{line_column, load, parse, ScenarioError};
+
+/// A checked scenario, ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file name without `.toml`; names the test and the snapshot.
+    pub name: String,
+    pub path: String,
+    pub description: String,
+    pub seed: u64,
+    pub herd: HerdConfig,
+    pub network: Network,
+    pub steps: Vec<Step>,
+    /// When the run stops if the timeline ends earlier.
+    pub end_ms: u64,
+    /// Whether the trace shows every line sent and received.
+    pub trace_messages: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Each message takes between these many milliseconds, inclusive.
+    #[serde(default = "default_latency")]
+    pub latency_ms: [u64; 2],
+    /// Chance that any one message is lost (a lost TCP segment wedges its
+    /// stream for good, as in turmoil; the servers' heartbeats notice).
+    #[serde(default)]
+    pub loss: f64,
+}
+
+fn default_latency() -> [u64; 2] {
+    [1, 5]
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self {
+            latency_ms: default_latency(),
+            loss: 0.0,
+        }
+    }
+}
+
+/// One timeline entry, with where it is in the file.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub at_ms: u64,
+    pub action: Action,
+    /// `file:line` of the step, for failure reports.
+    pub place: String,
+}
+
+/// What a reply must look like.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacesExpect {
+    /// The `status` of the WHATSAT JSON.
+    pub status: Option<String>,
+    /// Exactly this many results.
+    pub results: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacesMode {
+    /// Places answers normally.
+    Ok,
+    /// Places cannot be reached.
+    Down,
+    /// Places answers after `delay_ms`.
+    Slow,
+    /// Places answers HTTP 200 with this legacy error `status`.
+    Status,
+    /// Places answers this HTTP error code.
+    Http,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// A client connects to `server`, sends `send` (plus `\n` unless `raw`),
+    /// half-closes, and reads the reply until the server closes.
+    Client {
+        at_ms: u64,
+        client: String,
+        server: String,
+        send: String,
+        #[serde(default)]
+        raw: bool,
+        /// `send` is hexadecimal bytes (spaces ignored), for bytes a TOML
+        /// string cannot hold, such as invalid UTF-8.
+        #[serde(default)]
+        hex: bool,
+        /// Whether the client half-closes after sending (default true);
+        /// false keeps its sending side open, as a slow or stuck client would.
+        #[serde(default = "yes")]
+        half_close: bool,
+        /// `send` repeated this many times on one line (for over-long lines).
+        #[serde(default)]
+        repeat: Option<usize>,
+        expect: Option<String>,
+        expect_match: Option<String>,
+        expect_places: Option<PlacesExpect>,
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+    /// `count` clients named `<prefix>NNNN` each send one IAMAT, spread
+    /// round-robin over `servers` (all servers when empty).
+    ManyClients {
+        at_ms: u64,
+        count: usize,
+        prefix: String,
+        #[serde(default)]
+        servers: Vec<String>,
+    },
+    Partition {
+        at_ms: u64,
+        a: Vec<String>,
+        b: Vec<String>,
+        /// Only messages from `a` to `b` are dropped.
+        #[serde(default)]
+        oneway: bool,
+    },
+    Heal {
+        at_ms: u64,
+        a: Vec<String>,
+        b: Vec<String>,
+        #[serde(default)]
+        oneway: bool,
+    },
+    /// Messages between `a` and `b` wait on the link until `release`.
+    Hold {
+        at_ms: u64,
+        a: Vec<String>,
+        b: Vec<String>,
+    },
+    Release {
+        at_ms: u64,
+        a: Vec<String>,
+        b: Vec<String>,
+    },
+    /// Fixes the latency between `a` and `b`.
+    Latency {
+        at_ms: u64,
+        a: Vec<String>,
+        b: Vec<String>,
+        ms: u64,
+    },
+    /// Sets the loss rate between `a` and `b`.
+    Loss {
+        at_ms: u64,
+        a: Vec<String>,
+        b: Vec<String>,
+        rate: f64,
+    },
+    /// The server's process dies; its sockets close cleanly.
+    Crash { at_ms: u64, server: String },
+    /// A crashed server starts again, with an empty store.
+    Restart { at_ms: u64, server: String },
+    /// The machine vanishes: cut off, then crashed, then the network is
+    /// repaired, so its neighbours never see a close.
+    SilentDeath { at_ms: u64, server: String },
+    /// Changes how Places answers from now on.
+    Places {
+        at_ms: u64,
+        mode: PlacesMode,
+        delay_ms: Option<u64>,
+        status: Option<String>,
+        code: Option<u16>,
+    },
+    /// Every live server must hold the newest location of every client
+    /// that got an AT reply within `within_ms`; later steps wait for it.
+    Converged { at_ms: u64, within_ms: u64 },
+    /// What `server` holds for `client` right now; `none = true` for nothing.
+    Holds {
+        at_ms: u64,
+        server: String,
+        client: String,
+        origin: Option<String>,
+        location: Option<String>,
+        time: Option<String>,
+        #[serde(default)]
+        none: bool,
+    },
+}
+
+impl Action {
+    pub fn at_ms(&self) -> u64 {
+        use Action::*;
+        match self {
+            Client { at_ms, .. }
+            | ManyClients { at_ms, .. }
+            | Partition { at_ms, .. }
+            | Heal { at_ms, .. }
+            | Hold { at_ms, .. }
+            | Release { at_ms, .. }
+            | Latency { at_ms, .. }
+            | Loss { at_ms, .. }
+            | Crash { at_ms, .. }
+            | Restart { at_ms, .. }
+            | SilentDeath { at_ms, .. }
+            | Places { at_ms, .. }
+            | Converged { at_ms, .. }
+            | Holds { at_ms, .. } => *at_ms,
+        }
+    }
+}
+
+/// serde's default for flags that are on unless said otherwise.
+fn yes() -> bool {
+    true
+}

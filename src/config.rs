@@ -54,6 +54,17 @@ pub struct Tuning {
     pub link_queue: usize,
     /// Deadline for one Places request, connect to last byte.
     pub places_timeout_ms: u64,
+    /// `plain` sends each new update to every neighbour but the one it came
+    /// from; `pruned` also skips neighbours the update says were sent it.
+    pub flooding: Flooding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flooding {
+    #[default]
+    Plain,
+    Pruned,
 }
 
 impl Default for Tuning {
@@ -69,6 +80,7 @@ impl Default for Tuning {
             backoff_max_ms: 5_000,
             link_queue: 4096,
             places_timeout_ms: 5_000,
+            flooding: Flooding::Plain,
         }
     }
 }
@@ -147,10 +159,11 @@ impl HerdConfig {
         for s in &raw.servers {
             let s = s.get_ref();
             let name = s.name.get_ref();
-            if name.is_empty() || name.bytes().any(crate::protocol::is_field_space) {
+            // Commas separate names in the pruned-flooding `seen` list.
+            if name.is_empty() || name.contains(',') || name.bytes().any(crate::protocol::is_field_space) {
                 return Err(invalid(
                     Some(s.name.span()),
-                    format!("server name {name:?} must be one word"),
+                    format!("server name {name:?} must be one word, without commas"),
                 ));
             }
             if servers.iter().any(|o| &o.name == name) {

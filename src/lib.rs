@@ -2,6 +2,7 @@
 //! them to each other, and answer nearby-place queries through Google
 //! Places. See SPEC.md for the protocol and README.md for the layout.
 
+pub mod bugs;
 pub mod clock;
 pub mod config;
 pub mod local;

@@ -61,6 +61,7 @@ impl LocalHerd {
             clock: Arc::new(SystemClock),
             places: self.places.clone(),
             seed: self.running.len() as u64,
+            bugs: Default::default(),
         };
         let shutdown = async move {
             let _ = stopped.wait_for(|&s| s).await;

@@ -134,6 +134,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             places: places.clone(),
             // Jitter only needs to differ between runs and servers.
             seed: SystemClock.now_unix_nanos() as u64,
+            bugs: Default::default(),
         };
         let mut stopped = stopped.clone();
         let shutdown = async move {

@@ -32,6 +32,14 @@ impl Store {
         }
     }
 
+    /// Keeps `update` whatever it holds: the stale-overwrite bug of the
+    /// bug catalogue. Returns whether anything changed.
+    pub fn overwrite(&mut self, update: Update) -> bool {
+        let changed = self.get(&update.client) != Some(&update);
+        self.by_client.insert(update.client.clone(), update);
+        changed
+    }
+
     pub fn get(&self, client: &str) -> Option<&Update> {
         self.by_client.get(client)
     }

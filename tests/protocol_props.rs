@@ -69,9 +69,10 @@ proptest! {
     }
 
     #[test]
-    fn peer_updates_round_trip(u in update()) {
-        let line = PeerMessage::Update(u.clone()).to_string();
-        prop_assert_eq!(PeerMessage::parse(line.as_bytes()), Ok(PeerMessage::Update(u)));
+    fn peer_updates_round_trip(u in update(), seen in proptest::collection::vec("[A-Za-z]{1,8}", 0..4)) {
+        let message = PeerMessage::Update { update: u, seen };
+        let line = message.to_string();
+        prop_assert_eq!(PeerMessage::parse(line.as_bytes()), Ok(message));
     }
 
     #[test]

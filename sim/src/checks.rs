@@ -151,7 +151,7 @@ impl Book {
 /// An AT line as an update.
 pub fn parse_at(line: &str) -> Option<Update> {
     match PeerMessage::parse(format!("HERD {}", line.trim_end()).as_bytes()) {
-        Ok(PeerMessage::Update(update)) => Some(update),
+        Ok(PeerMessage::Update { update, .. }) => Some(update),
         _ => None,
     }
 }

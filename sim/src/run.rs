@@ -150,6 +150,7 @@ impl<'a> Driver<'a> {
                     clock,
                     places: places.clone(),
                     seed,
+                    bugs: Default::default(),
                 };
                 async move {
                     herd::server::run(state, env, std::future::pending())

@@ -96,12 +96,20 @@ impl<S: Subscriber> Layer<S> for HostLayer {
     }
 }
 
+/// The server quotes client text in its events (see `events::quoted`);
+/// the trace's columns already delimit it.
+fn unquote(text: &str) -> &str {
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text)
+}
+
 /// The text after the peer column, per event kind.
 fn describe(kind: &str, fields: &mut BTreeMap<&'static str, String>) -> String {
     let mut take = |name: &str| fields.remove(name).unwrap_or_default();
     let main = match kind {
-        "recv" | "send" => shorten(&take("line")),
-        "invalid" => take("error"),
+        "recv" | "send" => shorten(unquote(&take("line"))),
+        "invalid" => unquote(&take("error")).to_string(),
         "listening" => take("addr"),
         "client_close" | "link_down" | "feed_down" => take("why"),
         "link_up" => {

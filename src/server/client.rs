@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::lines::{Frame, LineReader};
 use super::{events, feed, Ctx, Shutdown};
+use crate::bugs::Bug;
 use crate::net::Stream;
 use crate::places::{error_response, NearbyRequest};
 use crate::protocol::{parse_client_line, whatsat_reply, ClientCommand, PeerMessage, Skew, Update};
@@ -45,7 +46,12 @@ pub(super) async fn serve<S: Stream>(
                     &peer,
                     &format!("line longer than {} bytes", tuning.max_line_bytes),
                 );
-                let _ = write_reply(&mut reader, &peer, &refusal(&prefix), partial).await;
+                if write_reply(&mut reader, &peer, &refusal(&prefix), partial)
+                    .await
+                    .is_ok()
+                {
+                    close_after_draining(reader.get_mut(), partial, &mut shutdown).await;
+                }
                 break "line too long";
             }
             Ok(Frame::TimedOut) => break "timed out",
@@ -90,6 +96,28 @@ async fn write_reply<S: Stream>(
     }
 }
 
+/// Closing with unread input makes TCP send a reset, which can overtake
+/// (and destroy) the reply just written. So: send our FIN, then read and
+/// discard what the client still sends, up to a bound in bytes and time.
+async fn close_after_draining<S: Stream>(stream: &mut S, limit: Duration, shutdown: &mut Shutdown) {
+    const DRAIN_BYTES: usize = 1 << 20;
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut scratch = [0u8; 4096];
+        let mut drained = 0;
+        while drained < DRAIN_BYTES {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::time::timeout(limit, drain) => {}
+        _ = shutdown.wait() => {}
+    }
+}
+
 /// The neighbour named by a `HERD HELLO` first line, if it is one of ours.
 fn hello_from_neighbour(ctx: &Ctx, line: &[u8]) -> Option<String> {
     match PeerMessage::parse(line) {
@@ -110,6 +138,13 @@ fn refusal(line: &[u8]) -> Vec<u8> {
 async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
     // Inter-server messages are only read on links this server opened to
     // its neighbours; on a client connection they are refused outright.
+    if ctx.bugs.has(Bug::AtFromClients) {
+        if let Ok(PeerMessage::Update { update, .. }) = PeerMessage::parse(line) {
+            let reply = format!("{update}\n");
+            ctx.apply(update, None, &[]);
+            return reply.into_bytes();
+        }
+    }
     if PeerMessage::is_peer_line(line) {
         events::invalid(peer, &"inter-server message on a client connection");
         return refusal(line);
@@ -127,15 +162,21 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
             location,
             time,
         } => {
+            let now = ctx.clock.now_unix_nanos();
+            let skew = if ctx.bugs.has(Bug::FloatSkew) {
+                crate::bugs::float_skew(now, &time)
+            } else {
+                Skew::between(now, &time)
+            };
             let update = Update {
                 origin: ctx.state.name.clone(),
-                skew: Skew::between(ctx.clock.now_unix_nanos(), &time),
+                skew,
                 client,
                 location,
                 time,
             };
             let reply = format!("{update}\n");
-            ctx.state.apply(update, None);
+            ctx.apply(update, None, &[]);
             reply.into_bytes()
         }
         ClientCommand::WhatsAt {
@@ -152,6 +193,11 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
                     ),
                 );
                 return refusal(line);
+            };
+            let radius = if ctx.bugs.has(Bug::RadiusInKilometres) {
+                crate::bugs::kilometres_as_metres(&radius)
+            } else {
+                radius
             };
             let request = NearbyRequest {
                 latitude: update.location.latitude(),

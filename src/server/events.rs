@@ -1,7 +1,8 @@
 //! Every event a server reports, in one place. They are `tracing` events
 //! with target `herd` and a `kind` field; the log file (src/log.rs) prints
 //! them, and the simulator turns them into its trace. Client-supplied text
-//! is always escaped (see `protocol::escape`) so it cannot forge a line.
+//! is always escaped (see `protocol::escape`) and quoted, so it can neither
+//! split a log line nor pass for another field.
 //!
 //! | kind           | fields               | meaning                                    |
 //! |----------------|----------------------|--------------------------------------------|
@@ -40,11 +41,17 @@ pub fn client_close(peer: &str, why: &str) {
 }
 
 pub fn recv(peer: &str, line: &[u8]) {
-    info!(target: TARGET, kind = "recv", peer, line = %escape(line));
+    info!(target: TARGET, kind = "recv", peer, line = %quoted(line));
 }
 
 pub fn send(peer: &str, text: &[u8]) {
-    info!(target: TARGET, kind = "send", peer, line = %escape(text));
+    info!(target: TARGET, kind = "send", peer, line = %quoted(text));
+}
+
+/// `"..."` around the escaped bytes; `escape` turns `"` and `\` into
+/// `\"` and `\\`, so the quotes are unambiguous.
+pub fn quoted(bytes: &[u8]) -> String {
+    format!("\"{}\"", escape(bytes))
 }
 
 /// An inter-server message; heartbeats only at DEBUG so they can be
@@ -52,15 +59,16 @@ pub fn send(peer: &str, text: &[u8]) {
 pub fn peer_message(received: bool, peer: &str, message: &PeerMessage) {
     let kind = if received { "recv" } else { "send" };
     let line = message.to_string();
+    let line = quoted(line.as_bytes());
     if matches!(message, PeerMessage::Ping) {
         debug!(target: TARGET, kind, peer, line = %line);
     } else {
-        info!(target: TARGET, kind, peer, line = %escape(line.as_bytes()));
+        info!(target: TARGET, kind, peer, line = %line);
     }
 }
 
 pub fn invalid(peer: &str, error: &dyn std::fmt::Display) {
-    info!(target: TARGET, kind = "invalid", peer, error = %escape(error.to_string().as_bytes()));
+    info!(target: TARGET, kind = "invalid", peer, error = %quoted(error.to_string().as_bytes()));
 }
 
 pub fn link_up(peer: &str, again: bool) {

@@ -11,7 +11,9 @@ use tokio::sync::mpsc;
 use tokio::time::{interval_at, Instant};
 
 use super::lines::{Frame, LineReader};
+use super::state::Forward;
 use super::{events, Ctx, Shutdown};
+use crate::bugs::Bug;
 use crate::net::Stream;
 use crate::protocol::{PeerMessage, Update};
 
@@ -41,14 +43,19 @@ async fn publish<S: Stream>(
     neighbour: &str,
     ctx: &Ctx,
     snapshot: Vec<Update>,
-    mut queue: mpsc::Receiver<Update>,
+    mut queue: mpsc::Receiver<Forward>,
     shutdown: &mut Shutdown,
 ) -> &'static str {
-    let dead_after = Duration::from_millis(ctx.tuning.dead_after_ms);
+    let dead_after = ctx.dead_after();
     let every = Duration::from_millis(ctx.tuning.heartbeat_ms);
-    let count = snapshot.len() as u64;
-    let mut catch_up: Vec<PeerMessage> = snapshot.into_iter().map(PeerMessage::Update).collect();
-    catch_up.push(PeerMessage::Synced { count });
+    let mut catch_up: Vec<PeerMessage> = if ctx.bugs.has(Bug::NoReconciliation) {
+        Vec::new()
+    } else {
+        snapshot.into_iter().map(PeerMessage::update).collect()
+    };
+    catch_up.push(PeerMessage::Synced {
+        count: catch_up.len() as u64,
+    });
     if send(reader, neighbour, &catch_up, dead_after).await.is_err() {
         return "write failed";
     }
@@ -56,7 +63,7 @@ async fn publish<S: Stream>(
     loop {
         let outgoing = tokio::select! {
             update = queue.recv() => match update {
-                Some(update) => PeerMessage::Update(update),
+                Some(Forward { update, seen }) => PeerMessage::Update { update, seen: seen.to_vec() },
                 None => return "queue overflowed",
             },
             frame = reader.next(dead_after, dead_after) => match frame {

@@ -17,6 +17,7 @@ use tokio::time::{interval_at, Instant};
 use super::feed::send;
 use super::lines::{Frame, LineReader};
 use super::{events, Ctx, Shutdown};
+use crate::bugs::Bug;
 use crate::config::ServerSpec;
 use crate::net::{Net, Stream};
 use crate::protocol::PeerMessage;
@@ -45,6 +46,9 @@ pub(super) async fn maintain<N: Net>(
                     backoff = min;
                     let why = follow(stream, name, &ctx, &mut shutdown).await;
                     events::link_down(name, why);
+                    if ctx.bugs.has(Bug::NoReconnect) && !shutdown.is_set() {
+                        return std::future::pending().await;
+                    }
                     None
                 }
                 Ok(Err(e)) => Some(e.to_string()),
@@ -72,7 +76,7 @@ pub(super) async fn maintain<N: Net>(
 
 /// Reads one established link until it fails; returns why it ended.
 async fn follow<S: Stream>(stream: S, neighbour: &str, ctx: &Ctx, shutdown: &mut Shutdown) -> &'static str {
-    let dead_after = Duration::from_millis(ctx.tuning.dead_after_ms);
+    let dead_after = ctx.dead_after();
     let every = Duration::from_millis(ctx.tuning.heartbeat_ms);
     // Room for an update whose client ID is as long as a client line may be.
     let max_line = ctx.tuning.max_line_bytes * 2 + 256;
@@ -107,8 +111,8 @@ fn receive(ctx: &Ctx, neighbour: &str, line: &[u8]) {
     match PeerMessage::parse(line) {
         Ok(message) => {
             events::peer_message(true, neighbour, &message);
-            if let PeerMessage::Update(update) = message {
-                ctx.state.apply(update, Some(neighbour));
+            if let PeerMessage::Update { update, seen } = message {
+                ctx.apply(update, Some(neighbour), &seen);
             }
         }
         Err(e) => {

@@ -20,8 +20,9 @@ use tokio::task::JoinSet;
 use tracing::instrument::WithSubscriber;
 
 pub use lines::{Frame, LineReader};
-pub use state::{ServerState, Subscription};
+pub use state::{Forward, ServerState, Subscription};
 
+use crate::bugs::{Bug, Bugs};
 use crate::clock::SharedClock;
 use crate::config::Tuning;
 use crate::net::{Listener, Net};
@@ -34,6 +35,8 @@ pub struct ServerEnv<N: Net> {
     pub clock: SharedClock,
     pub places: Arc<dyn Places>,
     pub seed: u64,
+    /// `Bugs::default()` (none) everywhere but in the simulator's bug catalogue.
+    pub bugs: Bugs,
 }
 
 #[derive(Debug, Error)]
@@ -56,6 +59,23 @@ struct Ctx {
     clock: SharedClock,
     places: Arc<dyn Places>,
     tuning: Tuning,
+    bugs: Bugs,
+}
+
+impl Ctx {
+    fn apply(&self, update: crate::protocol::Update, from: Option<&str>, seen: &[String]) -> bool {
+        self.state.apply(update, from, seen, self.bugs)
+    }
+
+    /// How long a link may stay silent before it is declared dead.
+    fn dead_after(&self) -> Duration {
+        if self.bugs.has(Bug::NoDeadLinkDetection) {
+            // A year: never, in any run, without overflowing an Instant.
+            Duration::from_secs(365 * 24 * 3600)
+        } else {
+            Duration::from_millis(self.tuning.dead_after_ms)
+        }
+    }
 }
 
 /// Tells tasks to wind down; cheap to clone, one per task.
@@ -122,6 +142,7 @@ pub async fn serve<N: Net>(
         clock: env.clock,
         places: env.places,
         tuning: tuning.clone(),
+        bugs: env.bugs,
     };
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -158,7 +179,10 @@ pub async fn serve<N: Net>(
         };
         // A client slot may have freed while we waited on a spare one.
         let slot = match slot {
-            Slot::Spare(spare) => clients.clone().try_acquire_owned().map_or(Slot::Spare(spare), Slot::Client),
+            Slot::Spare(spare) => clients
+                .clone()
+                .try_acquire_owned()
+                .map_or(Slot::Spare(spare), Slot::Client),
             client => client,
         };
         match accepted {

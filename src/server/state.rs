@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use crate::config::HerdConfig;
+use crate::bugs::{Bug, Bugs};
+use crate::config::{Flooding, HerdConfig};
 use crate::protocol::Update;
 use crate::store::Store;
 
@@ -29,14 +30,22 @@ struct Inner {
 struct Feed {
     id: u64,
     neighbour: String,
-    queue: mpsc::Sender<Update>,
+    queue: mpsc::Sender<Forward>,
+}
+
+/// One update on its way to a neighbour, with the servers it has been sent
+/// to (empty unless flooding is pruned).
+#[derive(Debug, Clone)]
+pub struct Forward {
+    pub update: Update,
+    pub seen: Arc<Vec<String>>,
 }
 
 /// A registered feed: the catch-up snapshot and the queue of what follows.
 pub struct Subscription {
     pub id: u64,
     pub snapshot: Vec<Update>,
-    pub queue: mpsc::Receiver<Update>,
+    pub queue: mpsc::Receiver<Forward>,
 }
 
 impl ServerState {
@@ -55,21 +64,49 @@ impl ServerState {
     }
 
     /// Merges an update and, if it changed the store, queues it for every
-    /// subscribed neighbour except `from` (which already holds it or newer).
-    /// A neighbour whose queue is full is cut off: its link reconnects and
-    /// catches up from a fresh snapshot, so nothing is lost.
-    pub fn apply(&self, update: Update, from: Option<&str>) -> bool {
+    /// subscribed neighbour except `from` (which already holds it or newer)
+    /// and, with pruned flooding, except those in `seen` (which were sent it
+    /// already). A neighbour whose queue is full is cut off: its link
+    /// reconnects and catches up from a fresh snapshot, so nothing is lost.
+    pub fn apply(&self, update: Update, from: Option<&str>, seen: &[String], bugs: Bugs) -> bool {
         let mut inner = self.lock();
-        if !inner.store.merge(update.clone()) {
+        let changed = if bugs.has(Bug::StaleOverwrite) {
+            inner.store.overwrite(update.clone())
+        } else {
+            inner.store.merge(update.clone())
+        };
+        let looping = bugs.has(Bug::ForwardingLoop);
+        if !changed && !looping {
             return false;
         }
-        inner.feeds.retain(|feed| {
-            if Some(feed.neighbour.as_str()) == from {
-                return true;
-            }
-            feed.queue.try_send(update.clone()).is_ok()
-        });
-        true
+        let pruned = self.herd.tuning.flooding == Flooding::Pruned;
+        let skip = |neighbour: &str| {
+            !looping && (Some(neighbour) == from || (pruned && seen.iter().any(|s| s == neighbour)))
+        };
+        let seen = if pruned {
+            let mut all: Vec<String> = seen.to_vec();
+            all.push(self.name.clone());
+            all.extend(
+                inner
+                    .feeds
+                    .iter()
+                    .filter(|f| !skip(&f.neighbour))
+                    .map(|f| f.neighbour.clone()),
+            );
+            all.sort();
+            all.dedup();
+            all
+        } else {
+            Vec::new()
+        };
+        let forward = Forward {
+            update,
+            seen: Arc::new(seen),
+        };
+        inner
+            .feeds
+            .retain(|feed| skip(&feed.neighbour) || feed.queue.try_send(forward.clone()).is_ok());
+        changed
     }
 
     pub fn get(&self, client: &str) -> Option<Update> {

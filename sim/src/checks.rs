@@ -10,6 +10,7 @@ use herd::server::ServerState;
 use serde_json::Value;
 
 use crate::scenario::PlacesExpect;
+use crate::trace::Counts;
 
 /// The running servers' states, by name (only live servers are here).
 pub type States = BTreeMap<String, Arc<ServerState>>;
@@ -22,6 +23,13 @@ pub struct Book {
     newest: BTreeMap<String, Update>,
     /// Per server and client, the update the server held when last looked at.
     seen: BTreeMap<String, BTreeMap<String, Update>>,
+    /// Valid IAMAT lines sent, repeats included.
+    iamats: u64,
+    /// Servers restarted so far.
+    restarts: u64,
+    /// Radii (metres, as Places must get them) of the WHATSATs sent that
+    /// no Places request has used yet, with their counts.
+    radii_m: BTreeMap<String, u64>,
 }
 
 impl Book {
@@ -29,12 +37,17 @@ impl Book {
     pub fn note_sent(&mut self, server: &str, bytes: &[u8]) {
         for line in bytes.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let command = parse_client_line(line);
+            if let Ok(ClientCommand::WhatsAt { radius, .. }) = &command {
+                *self.radii_m.entry(radius.metres_text()).or_default() += 1;
+            }
             if let Ok(ClientCommand::IAmAt {
                 client,
                 location,
                 time,
-            }) = parse_client_line(line)
+            }) = command
             {
+                self.iamats += 1;
                 self.sent.insert((
                     server.to_string(),
                     client,
@@ -83,6 +96,47 @@ impl Book {
     /// A restarted server starts empty; its history starts again too.
     pub fn forget(&mut self, server: &str) {
         self.seen.remove(server);
+        self.restarts += 1;
+    }
+
+    /// Every Places request must carry the radius of a WHATSAT some client
+    /// sent, in metres (km x 1000): `requested` are the radii the Places
+    /// stand-in saw since the last call.
+    pub fn check_radii(&mut self, requested: Vec<String>) -> Result<(), String> {
+        for radius in requested {
+            match self.radii_m.get_mut(&radius) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => {
+                    let asked: Vec<&str> = self.radii_m.keys().map(String::as_str).collect();
+                    return Err(format!(
+                        "a Places request asked for radius {radius} m, which no WHATSAT asked for \
+                         (WHATSAT radii in metres: {})",
+                        asked.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Floods end (SPEC §3, termination): a server forwards an update only
+    /// when it changed its store, to at most each of its other neighbours,
+    /// and a catch-up dump holds at most one update per client. So each
+    /// server incarnation (`servers` plus restarts) sends at most
+    /// `iamats x (servers - 1)` flooded updates, and each catch-up dump at
+    /// most `iamats`; more means updates circulate.
+    pub fn check_flood(&self, counts: Counts, servers: usize) -> Result<(), String> {
+        let servers = servers as u64;
+        let incarnations = servers + self.restarts;
+        let bound = self.iamats * (servers.saturating_sub(1) * incarnations + counts.feed_starts);
+        if counts.update_sends > bound {
+            return Err(format!(
+                "flood cost: {} HERD AT lines sent between servers for {} client updates, \
+                 at most {bound} possible without a forwarding loop ({} catch-up dumps, {} restarts)",
+                counts.update_sends, self.iamats, counts.feed_starts, self.restarts
+            ));
+        }
+        Ok(())
     }
 
     /// The safety invariants, over every live server's store.

@@ -3,7 +3,7 @@
 
 use herd::protocol::{parse_client_line, ClientCommand};
 
-use crate::checks::check_places;
+use crate::checks::{check_places, parse_at};
 use crate::clients::{Outcome, Slot};
 use crate::run::{Driver, Failure};
 use crate::scenario::PlacesExpect;
@@ -16,6 +16,8 @@ pub(crate) struct Pending {
     pub(crate) sent: Vec<u8>,
     pub(crate) slot: Slot,
     pub(crate) expect: Expect,
+    /// Simulated time since the POSIX epoch when the client started, ns.
+    pub(crate) sent_ns: i128,
 }
 
 pub(crate) enum Expect {
@@ -56,6 +58,15 @@ impl Driver<'_> {
             if let Outcome::Reply(bytes) | Outcome::TimedOut(bytes) = &outcome {
                 self.book.note_reply(&String::from_utf8_lossy(bytes));
             }
+            let now_ns = self.sim.since_epoch().as_nanos() as i128;
+            if let Err(why) = check_skew(&p.sent, &p.server, &seen, p.sent_ns, now_ns) {
+                self.trace.push(self.now(), &p.who, "reply", &p.server, &shown);
+                result = Err(Self::safety(
+                    &p.place,
+                    format!("{} sent \"{}\" to {}: {why}", p.who, shorten(&p.sent), p.server),
+                ));
+                continue;
+            }
             let verdict = match &p.expect {
                 Expect::Step {
                     exact,
@@ -91,6 +102,60 @@ impl Driver<'_> {
         }
         result
     }
+}
+
+/// SPEC §2: an AT reply's skew is the server's receive time minus the
+/// client's time, exactly. The receive time lies between the client's
+/// start and now, and simulated time moves in whole ticks of 1 ms, so
+/// `skew + time` must be a whole number of ms in that window.
+fn check_skew(sent: &[u8], server: &str, reply: &str, from_ns: i128, to_ns: i128) -> Result<(), String> {
+    const TICK_NS: i128 = 1_000_000;
+    let iamats: Vec<(String, String, String)> = sent
+        .split(|&b| b == b'\n')
+        .filter_map(
+            |line| match parse_client_line(line.strip_suffix(b"\r").unwrap_or(line)) {
+                Ok(ClientCommand::IAmAt {
+                    client,
+                    location,
+                    time,
+                }) => Some((client, location.as_str().to_string(), time.as_str().to_string())),
+                _ => None,
+            },
+        )
+        .collect();
+    for line in reply.lines().filter(|l| l.starts_with("AT ")) {
+        let Some(update) = parse_at(line) else {
+            continue;
+        };
+        let echoed = (
+            update.client.clone(),
+            update.location.as_str().to_string(),
+            update.time.as_str().to_string(),
+        );
+        if update.origin != server || !iamats.contains(&echoed) {
+            continue;
+        }
+        let received = update.skew.0 + update.time.nanos();
+        if received % TICK_NS != 0 || received < from_ns || received > to_ns {
+            return Err(format!(
+                "skew {} in {line:?} gives a receive time of {}, but the server's receive time \
+                 was a whole ms between {} and {}: the skew must be receive time minus client time, exactly",
+                update.skew,
+                nanos_text(received),
+                nanos_text(from_ns),
+                nanos_text(to_ns)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn nanos_text(ns: i128) -> String {
+    format!(
+        "{}.{:09}",
+        ns.div_euclid(1_000_000_000),
+        ns.rem_euclid(1_000_000_000)
+    )
 }
 
 /// Whether any line a client sent is a valid IAMAT.

@@ -2,6 +2,9 @@
 //! and says which passed. Exit codes: 0 all passed, 1 a wrong answer or a
 //! broken invariant, 2 no convergence in time, 3 bad usage or a bad
 //! scenario file.
+//!
+//! `herd-sim explore --seeds A..B`: random scenarios from seeds, failing
+//! ones written and shrunk; same exit codes (docs/explorer.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +41,27 @@ enum Command {
         /// its seed (or --seed): a sweep for rare interleavings.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         runs: u64,
+        /// Run the servers with this bug of the catalogue switched on
+        /// (`herd-sim explore --list-bugs` names them).
+        #[arg(long)]
+        bug: Option<herd::bugs::Bug>,
+        /// Draw each run as a space-time diagram (SVG) in this file; with
+        /// several runs, one file each, named FILE.<scenario>[.<seed>].svg.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// Draw only this stretch of simulated time.
+        #[arg(long, value_name = "FROM_MS..TO_MS", value_parser = herd_sim::svg::parse_window)]
+        svg_window: Option<(u64, u64)>,
+        /// Draw heartbeats in the diagram (faint); left out by default.
+        #[arg(long)]
+        svg_heartbeats: bool,
+        /// Write every run's propagation statistics to this file (a JSON array).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
+    /// Random scenarios from seeds, checked, and failing ones shrunk to
+    /// small scenario files (docs/explorer.md).
+    Explore(herd_sim::explore::cli::ExploreArgs),
 }
 
 const EXIT_SAFETY: u8 = 1;
@@ -57,13 +80,25 @@ fn main() -> ExitCode {
             };
         }
     };
+    let command = match cli.command {
+        Command::Explore(args) => return ExitCode::from(args.run()),
+        run => run,
+    };
     let Command::Run {
         paths,
         seed,
         trace,
         heartbeats,
         runs,
-    } = cli.command;
+        bug,
+        svg,
+        svg_window,
+        svg_heartbeats,
+        json,
+    } = command
+    else {
+        unreachable!("explore returned above");
+    };
     let scenarios = match load_all(&paths) {
         Ok(s) => s,
         Err(e) => {
@@ -75,8 +110,15 @@ fn main() -> ExitCode {
         seed,
         runs,
         trace_file: trace,
+        see: See {
+            svg,
+            svg_window,
+            svg_heartbeats,
+            json,
+        },
         options: Options {
             show_heartbeats: heartbeats,
+            bug,
         },
     };
     match run_all(&scenarios, &settings) {
@@ -113,7 +155,16 @@ struct Settings {
     seed: Option<u64>,
     runs: u64,
     trace_file: Option<PathBuf>,
+    see: See,
     options: Options,
+}
+
+/// Diagrams and statistics files asked for.
+struct See {
+    svg: Option<PathBuf>,
+    svg_window: Option<(u64, u64)>,
+    svg_heartbeats: bool,
+    json: Option<PathBuf>,
 }
 
 fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
@@ -124,6 +175,7 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
     let options = settings.options;
     let mut traces = String::new();
     let mut code = 0;
+    let mut json = Vec::new();
     let runs = scenarios
         .iter()
         .flat_map(|s| (0..settings.runs).map(move |i| (s, settings.seed.unwrap_or(s.seed).wrapping_add(i))));
@@ -136,12 +188,22 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
             .converged_ms
             .map_or(String::new(), |ms| format!("  converged in {ms} ms"));
         let verdict = if report.failure.is_none() { "PASS" } else { "FAIL" };
+        let stats = herd_sim::stats::of_report(&report, scenario);
         println!(
-            "{verdict}  {}  seed {seed}  sim {}.{:03}s{converged}  (wall {wall_s:.2}s)",
+            "{verdict}  {}  seed {seed}  sim {}.{:03}s{converged}  {}  (wall {wall_s:.2}s)",
             scenario.name,
             report.sim_ms / 1000,
-            report.sim_ms % 1000
+            report.sim_ms % 1000,
+            stats.summary()
         );
+        if let Some(file) = &settings.see.svg {
+            let one_run = scenarios.len() == 1 && settings.runs == 1;
+            let path = herd_sim::svg::file_for(file, &scenario.name, seed, one_run, settings.runs == 1);
+            let see = &settings.see;
+            let svg = herd_sim::svg::of_report(&report, scenario, seed, see.svg_window, see.svg_heartbeats);
+            std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        json.push(herd_sim::stats::json_entry(scenario, seed, &report, &stats));
         if let Some(failure) = &report.failure {
             let what = match failure.kind {
                 FailureKind::Safety => "wrong answer or broken invariant",
@@ -149,8 +211,9 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
             };
             println!("  {what} at {}: {}", failure.place, failure.message);
             println!(
-                "  reproduce: cargo run -p herd-sim -- run {} --seed {seed}",
-                scenario.path
+                "  reproduce: cargo run -p herd-sim -- run {} --seed {seed}{}",
+                scenario.path,
+                options.bug.map_or(String::new(), |b| format!(" --bug {b}"))
             );
             let this = match failure.kind {
                 FailureKind::Safety => EXIT_SAFETY,
@@ -162,6 +225,10 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
     }
     if let Some(path) = &settings.trace_file {
         std::fs::write(path, traces).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &settings.see.json {
+        let text = serde_json::to_string_pretty(&json)? + "\n";
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(code)
 }

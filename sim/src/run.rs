@@ -51,12 +51,17 @@ pub struct Report {
     pub sim_ms: u64,
     /// The longest time a `converged` step waited.
     pub converged_ms: Option<u64>,
+    /// Every event as data, messages and heartbeats included (see
+    /// `trace::Record`): what the diagram and the statistics are made of.
+    pub records: Vec<crate::trace::Record>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// Keep heartbeats (DEBUG events) in the trace.
     pub show_heartbeats: bool,
+    /// One bug of the catalogue (herd::bugs) every server runs with.
+    pub bug: Option<herd::bugs::Bug>,
 }
 
 pub(crate) struct Driver<'a> {
@@ -110,7 +115,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
         "",
         &format!("{seed} scenario {}", scenario.name),
     );
-    driver.add_servers(seed, backend);
+    driver.add_servers(seed, backend, options.bug);
     let failure = driver.drive().err();
     let sim_ms = driver.sim.elapsed().as_millis() as u64;
     if let Some(f) = &failure {
@@ -127,11 +132,12 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
         failure,
         sim_ms,
         converged_ms: driver.converged_ms,
+        records: trace.records(),
     }
 }
 
 impl<'a> Driver<'a> {
-    fn add_servers(&mut self, seed: u64, places: Arc<dyn Places>) {
+    fn add_servers(&mut self, seed: u64, places: Arc<dyn Places>, bug: Option<herd::bugs::Bug>) {
         let herd = Arc::new(self.scenario.herd.clone());
         for spec in &herd.servers {
             let name = spec.name.clone();
@@ -150,7 +156,7 @@ impl<'a> Driver<'a> {
                     clock,
                     places: places.clone(),
                     seed,
-                    bugs: Default::default(),
+                    bugs: herd::bugs::Bugs::with(bug),
                 };
                 async move {
                     herd::server::run(state, env, std::future::pending())
@@ -265,6 +271,7 @@ impl<'a> Driver<'a> {
                     format!("{} client replies never came", self.pending.len()),
                 ));
             }
+            self.check_flood().map_err(|m| Self::safety("invariant", m))?;
             if let Err(e) = self.sim.step() {
                 return Err(Self::safety("simulation", format!("a host failed: {e}")));
             }
@@ -275,7 +282,16 @@ impl<'a> Driver<'a> {
         let states = self.live_states();
         self.book
             .check_invariants(&states)
+            .and_then(|()| self.book.check_radii(self.places.take_radii()))
+            .and_then(|()| self.check_flood())
             .map_err(|m| Self::safety("invariant", m))
+    }
+
+    /// Cheap, so checked every tick: a forwarding loop multiplies messages
+    /// faster than the invariants' 50 ms would notice in time.
+    fn check_flood(&self) -> Result<(), String> {
+        let servers = self.scenario.herd.servers.len();
+        self.book.check_flood(self.trace.counts(), servers)
     }
 
     /// A fresh turmoil host name for a client: its label, numbered from the

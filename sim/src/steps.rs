@@ -63,7 +63,9 @@ impl Driver<'_> {
                         slot.clone(),
                     ),
                 );
+                let sent_ns = self.sim.since_epoch().as_nanos() as i128;
                 self.pending.push(Pending {
+                    sent_ns,
                     place: place.to_string(),
                     who,
                     server: server.clone(),
@@ -105,6 +107,7 @@ impl Driver<'_> {
                     self.book.note_sent(server, line.as_bytes());
                     let slot: Slot = Rc::new(RefCell::new(Outcome::Pending));
                     self.pending.push(Pending {
+                        sent_ns: self.sim.since_epoch().as_nanos() as i128,
                         place: place.to_string(),
                         who: format!("{prefix}{i:04}"),
                         server: server.clone(),

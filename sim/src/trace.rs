@@ -16,8 +16,35 @@ use tracing_subscriber::Layer;
 #[derive(Clone, Default)]
 pub struct Trace {
     lines: Arc<Mutex<Vec<String>>>,
+    records: Arc<Mutex<Vec<Record>>>,
     show_heartbeats: bool,
     show_messages: bool,
+    counts: Arc<Mutex<Counts>>,
+}
+
+/// What the servers sent between them, counted whether or not the trace
+/// shows it: the flood-cost check's evidence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `HERD AT` lines sent to neighbours (flooded and catch-up updates).
+    pub update_sends: u64,
+    /// Catch-up dumps started (one per `feed_up` or `HERD RESYNC` received).
+    pub feed_starts: u64,
+}
+
+/// One event as data, kept beside the text trace for the diagram and the
+/// statistics (src/svg.rs, src/stats.rs). Unlike the text trace, records
+/// keep every message, heartbeats included, and the whole line: `text` is
+/// the server's escaped text without its quotes, never shortened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub at: Duration,
+    pub who: String,
+    pub kind: String,
+    pub peer: String,
+    pub text: String,
+    /// A `HERD PING` (a DEBUG event).
+    pub heartbeat: bool,
 }
 
 impl Trace {
@@ -26,13 +53,58 @@ impl Trace {
     pub fn new(show_heartbeats: bool, show_messages: bool) -> Self {
         Self {
             lines: Arc::default(),
+            records: Arc::default(),
             show_heartbeats,
             show_messages,
+            counts: Arc::default(),
         }
     }
 
-    /// One line: `  12.345s Goloman  recv        Hands    HERD AT ...`.
+    /// The inter-server traffic so far.
+    pub fn counts(&self) -> Counts {
+        *self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn count(&self, kind: &str, line: Option<&String>) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        match kind {
+            "send" if line.is_some_and(|l| unquote(l).starts_with("HERD AT ")) => counts.update_sends += 1,
+            // A dump starts when a neighbour subscribes, and again when it
+            // asks for one (`HERD RESYNC`, pruned flooding).
+            "feed_up" => counts.feed_starts += 1,
+            "recv" if line.is_some_and(|l| unquote(l).starts_with("HERD RESYNC")) => counts.feed_starts += 1,
+            _ => {}
+        }
+    }
+
+    /// One line: `  12.345s Goloman  recv        Hands    HERD AT ...`,
+    /// and its record.
     pub fn push(&self, at: Duration, who: &str, kind: &str, peer: &str, text: &str) {
+        self.record(at, who, kind, peer, text, false);
+        self.push_line(at, who, kind, peer, text);
+    }
+
+    /// Keeps an event as data only.
+    pub fn record(&self, at: Duration, who: &str, kind: &str, peer: &str, text: &str, heartbeat: bool) {
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Record {
+                at,
+                who: who.to_string(),
+                kind: kind.to_string(),
+                peer: peer.to_string(),
+                text: text.to_string(),
+                heartbeat,
+            });
+    }
+
+    /// Every record so far, in the order they happened.
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn push_line(&self, at: Duration, who: &str, kind: &str, peer: &str, text: &str) {
         let mut line = format!(
             "{:>4}.{:03}s {who:<8} {kind:<12} {peer:<8}",
             at.as_secs(),
@@ -79,20 +151,30 @@ impl<S: Subscriber> Layer<S> for HostLayer {
         if meta.target() != herd::server::events::TARGET {
             return;
         }
-        if *meta.level() > Level::INFO && !self.trace.show_heartbeats {
-            return;
-        }
+        let heartbeat = *meta.level() > Level::INFO;
         let mut fields = Fields::default();
         event.record(&mut fields);
         let mut fields = fields.0;
         let kind = fields.remove("kind").unwrap_or_default();
-        if !self.trace.show_messages && (kind == "recv" || kind == "send") {
+        self.trace.count(&kind, fields.get("line"));
+        let message = kind == "recv" || kind == "send";
+        let peer = fields.remove("peer").map(|p| peer_name(&p)).unwrap_or_default();
+        let at = turmoil::sim_elapsed().unwrap_or_default();
+        let whole = if message {
+            fields.get("line").map(|l| unquote(l).to_string())
+        } else {
+            None
+        };
+        let text = describe(&kind, &mut fields);
+        let whole = whole.as_deref().unwrap_or(&text);
+        self.trace.record(at, &self.host, &kind, &peer, whole, heartbeat);
+        if heartbeat && !self.trace.show_heartbeats {
             return;
         }
-        let peer = fields.remove("peer").map(|p| peer_name(&p)).unwrap_or_default();
-        let text = describe(&kind, &mut fields);
-        let at = turmoil::sim_elapsed().unwrap_or_default();
-        self.trace.push(at, &self.host, &kind, &peer, &text);
+        if !self.trace.show_messages && message {
+            return;
+        }
+        self.trace.push_line(at, &self.host, &kind, &peer, &text);
     }
 }
 

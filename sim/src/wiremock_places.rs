@@ -55,7 +55,11 @@ fn on_helper<T: Send>(f: impl Future<Output = T> + Send) -> T {
 pub struct WiremockPlaces {
     server: MockServer,
     switch: PlacesSwitch,
+    radii: Radii,
 }
+
+/// The `radius` of every request the servers made, in order.
+type Radii = Arc<std::sync::Mutex<Vec<String>>>;
 
 impl WiremockPlaces {
     pub fn start(switch: PlacesSwitch) -> Self {
@@ -66,7 +70,11 @@ impl WiremockPlaces {
             let _ = reqwest_exchange(format!("{}/ready", server.uri())).await;
             server
         });
-        let places = Self { server, switch };
+        let places = Self {
+            server,
+            switch,
+            radii: Radii::default(),
+        };
         places.mount(&Behaviour::Ok);
         places
     }
@@ -103,11 +111,18 @@ impl WiremockPlaces {
         });
     }
 
+    /// The `radius` (metres, as sent) of every request made since the last
+    /// call.
+    pub fn take_radii(&self) -> Vec<String> {
+        std::mem::take(&mut *self.radii.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// The server's legacy back end, talking to this wiremock server.
     pub fn backend(&self, timeout: Duration) -> Arc<dyn Places> {
         let http = Arc::new(SimHttp {
             switch: self.switch.clone(),
             timeout,
+            radii: self.radii.clone(),
         });
         Arc::new(LegacyPlaces::new(
             http,
@@ -147,11 +162,20 @@ struct SimHttp {
     switch: PlacesSwitch,
     /// Like a real client's deadline, in simulated time.
     timeout: Duration,
+    radii: Radii,
 }
 
 impl HttpClient for SimHttp {
     fn send<'a>(&'a self, req: HttpRequest) -> HttpFuture<'a> {
         Box::pin(async move {
+            // Whatever Places does next, the request was made as it was.
+            let radius = req
+                .url
+                .split(['?', '&'])
+                .find_map(|pair| pair.strip_prefix("radius="))
+                .unwrap_or("<none>")
+                .to_string();
+            self.radii.lock().unwrap_or_else(|p| p.into_inner()).push(radius);
             let behaviour = self.switch.get();
             let delay = match behaviour {
                 Behaviour::Down => {

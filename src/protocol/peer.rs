@@ -7,6 +7,8 @@
 //!   flooding) lists servers that have been sent it already.
 //! - `HERD SYNCED <count>`: the publisher finished its catch-up dump.
 //! - `HERD PING`: heartbeat, both directions, so a silent link is noticed.
+//! - `HERD RESYNC`: from the subscriber: send me everything again (pruned
+//!   flooding asks this when another of its links died).
 
 use std::fmt;
 
@@ -20,6 +22,7 @@ pub enum PeerMessage {
     Update { update: Update, seen: Vec<String> },
     Synced { count: u64 },
     Ping,
+    Resync,
 }
 
 impl PeerMessage {
@@ -59,6 +62,7 @@ impl PeerMessage {
                 count: count.parse().map_err(|_| bad("SYNCED count"))?,
             }),
             [PEER_VERB, "PING"] => Ok(Self::Ping),
+            [PEER_VERB, "RESYNC"] => Ok(Self::Resync),
             [PEER_VERB, ..] => Err(bad(line)),
             _ => Err(bad("not a HERD line")),
         }
@@ -80,6 +84,7 @@ impl fmt::Display for PeerMessage {
             Self::Update { update, seen } => write!(f, "{PEER_VERB} {update} {}", seen.join(",")),
             Self::Synced { count } => write!(f, "{PEER_VERB} SYNCED {count}"),
             Self::Ping => write!(f, "{PEER_VERB} PING"),
+            Self::Resync => write!(f, "{PEER_VERB} RESYNC"),
         }
     }
 }

@@ -29,6 +29,7 @@ pub(super) async fn serve<S: Stream>(
         &mut reader,
         &neighbour,
         &ctx,
+        sub.id,
         sub.snapshot,
         sub.queue,
         &mut shutdown,
@@ -42,57 +43,75 @@ async fn publish<S: Stream>(
     reader: &mut LineReader<S>,
     neighbour: &str,
     ctx: &Ctx,
+    id: u64,
     snapshot: Vec<Update>,
     mut queue: mpsc::Receiver<Forward>,
     shutdown: &mut Shutdown,
 ) -> &'static str {
     let dead_after = ctx.dead_after();
     let every = Duration::from_millis(ctx.tuning.heartbeat_ms);
-    let mut catch_up: Vec<PeerMessage> = if ctx.bugs.has(Bug::NoReconciliation) {
-        Vec::new()
-    } else {
-        snapshot.into_iter().map(PeerMessage::update).collect()
-    };
-    catch_up.push(PeerMessage::Synced {
-        count: catch_up.len() as u64,
-    });
-    if send(reader, neighbour, &catch_up, dead_after).await.is_err() {
+    if send(reader, neighbour, &catch_up(ctx, snapshot), dead_after)
+        .await
+        .is_err()
+    {
         return "write failed";
     }
     let mut heartbeat = interval_at(Instant::now() + every, every);
     loop {
         let outgoing = tokio::select! {
             update = queue.recv() => match update {
-                Some(Forward { update, seen }) => PeerMessage::Update { update, seen: seen.to_vec() },
+                Some(Forward { update, seen }) => vec![PeerMessage::Update { update, seen: seen.to_vec() }],
                 None => return "queue overflowed",
             },
             frame = reader.next(dead_after, dead_after) => match frame {
                 Ok(Frame::Line(line)) => {
-                    note_received(neighbour, &line);
-                    continue;
+                    ctx.state.heard(id);
+                    if !resync_asked(neighbour, &line) {
+                        continue;
+                    }
+                    catch_up(ctx, ctx.state.snapshot())
                 }
                 Ok(Frame::TimedOut) => return "no heartbeat",
                 Ok(Frame::Closed) => return "closed by neighbour",
                 Ok(Frame::TooLong(_)) => return "line too long",
                 Err(_) => return "read error",
             },
-            _ = heartbeat.tick() => PeerMessage::Ping,
+            _ = heartbeat.tick() => vec![PeerMessage::Ping],
             _ = shutdown.wait() => return "server shutting down",
         };
-        if send(reader, neighbour, &[outgoing], dead_after).await.is_err() {
+        if send(reader, neighbour, &outgoing, dead_after).await.is_err() {
             return "write failed";
         }
         heartbeat.reset();
     }
 }
 
-/// What a subscriber may say on its own link: only heartbeats matter.
-fn note_received(neighbour: &str, line: &[u8]) {
+/// Everything we hold, then `SYNCED`: what a (re)subscribing neighbour, or
+/// one that asks `RESYNC`, is sent first.
+fn catch_up(ctx: &Ctx, snapshot: Vec<Update>) -> Vec<PeerMessage> {
+    let mut messages: Vec<PeerMessage> = if ctx.bugs.has(Bug::NoReconciliation) {
+        Vec::new()
+    } else {
+        snapshot.into_iter().map(PeerMessage::update).collect()
+    };
+    messages.push(PeerMessage::Synced {
+        count: messages.len() as u64,
+    });
+    messages
+}
+
+/// What a subscriber may say on its own link: heartbeats, and `RESYNC`
+/// (returns true). Nothing it says can change our store.
+fn resync_asked(neighbour: &str, line: &[u8]) -> bool {
     match PeerMessage::parse(line) {
-        Ok(message) => events::peer_message(true, neighbour, &message),
+        Ok(message) => {
+            events::peer_message(true, neighbour, &message);
+            message == PeerMessage::Resync
+        }
         Err(e) => {
             events::recv(neighbour, line);
             events::invalid(neighbour, &e);
+            false
         }
     }
 }

@@ -18,7 +18,7 @@ use super::feed::send;
 use super::lines::{Frame, LineReader};
 use super::{events, Ctx, Shutdown};
 use crate::bugs::Bug;
-use crate::config::ServerSpec;
+use crate::config::{Flooding, ServerSpec};
 use crate::net::{Net, Stream};
 use crate::protocol::PeerMessage;
 
@@ -46,6 +46,9 @@ pub(super) async fn maintain<N: Net>(
                     backoff = min;
                     let why = follow(stream, name, &ctx, &mut shutdown).await;
                     events::link_down(name, why);
+                    if ctx.tuning.flooding == Flooding::Pruned && !shutdown.is_set() {
+                        ctx.state.request_resync();
+                    }
                     if ctx.bugs.has(Bug::NoReconnect) && !shutdown.is_set() {
                         return std::future::pending().await;
                     }
@@ -88,8 +91,15 @@ async fn follow<S: Stream>(stream: S, neighbour: &str, ctx: &Ctx, shutdown: &mut
         return "write failed";
     }
     let mut heartbeat = interval_at(Instant::now() + every, every);
+    let mut resync = ctx.state.resync_requests();
+    resync.mark_unchanged();
     loop {
         tokio::select! {
+            Ok(()) = resync.changed() => {
+                if send(&mut reader, neighbour, &[PeerMessage::Resync], dead_after).await.is_err() {
+                    return "write failed";
+                }
+            }
             frame = reader.next(dead_after, dead_after) => match frame {
                 Ok(Frame::Line(line)) => receive(ctx, neighbour, &line),
                 Ok(Frame::TimedOut) => return "no heartbeat",

@@ -4,8 +4,10 @@
 //! update can fall between them.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::bugs::{Bug, Bugs};
 use crate::config::{Flooding, HerdConfig};
@@ -18,6 +20,9 @@ pub struct ServerState {
     pub name: String,
     pub herd: Arc<HerdConfig>,
     inner: Mutex<Inner>,
+    /// Bumped when one of our links dies under pruned flooding: every other
+    /// link then asks its neighbour for a fresh dump (see `request_resync`).
+    resync: watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -31,6 +36,8 @@ struct Feed {
     id: u64,
     neighbour: String,
     queue: mpsc::Sender<Forward>,
+    /// When the subscriber was last heard from (it pings every heartbeat).
+    heard_at: Instant,
 }
 
 /// One update on its way to a neighbour, with the servers it has been sent
@@ -54,6 +61,7 @@ impl ServerState {
             name: name.to_string(),
             herd,
             inner: Mutex::default(),
+            resync: watch::Sender::new(0),
         })
     }
 
@@ -84,13 +92,18 @@ impl ServerState {
             !looping && (Some(neighbour) == from || (pruned && seen.iter().any(|s| s == neighbour)))
         };
         let seen = if pruned {
+            // Only a neighbour heard from within the last heartbeat and a
+            // half counts as sent: an update queued on a link that has
+            // silently died must stay deliverable by the other paths.
+            let heartbeat = Duration::from_millis(self.herd.tuning.heartbeat_ms);
+            let fresh_since = Instant::now().checked_sub(heartbeat + heartbeat / 2);
             let mut all: Vec<String> = seen.to_vec();
             all.push(self.name.clone());
             all.extend(
                 inner
                     .feeds
                     .iter()
-                    .filter(|f| !skip(&f.neighbour))
+                    .filter(|f| !skip(&f.neighbour) && fresh_since.is_none_or(|t| f.heard_at >= t))
                     .map(|f| f.neighbour.clone()),
             );
             all.sort();
@@ -131,12 +144,33 @@ impl ServerState {
             id,
             neighbour: neighbour.to_string(),
             queue: tx,
+            heard_at: Instant::now(),
         });
         Subscription {
             id,
             snapshot: inner.store.iter().cloned().collect(),
             queue: rx,
         }
+    }
+
+    /// The subscriber of feed `id` said something (a heartbeat, mostly).
+    pub fn heard(&self, id: u64) {
+        if let Some(feed) = self.lock().feeds.iter_mut().find(|f| f.id == id) {
+            feed.heard_at = Instant::now();
+        }
+    }
+
+    /// Under pruned flooding, an update may have been marked as sent to a
+    /// neighbour just before its link silently died, so the others did not
+    /// forward it there. When a link dies we therefore ask every other
+    /// neighbour for a full dump: what we missed reaches us by another path.
+    pub fn request_resync(&self) {
+        self.resync.send_modify(|n| *n += 1);
+    }
+
+    /// Changes each time `request_resync` is called.
+    pub fn resync_requests(&self) -> watch::Receiver<u64> {
+        self.resync.subscribe()
     }
 
     pub fn unsubscribe(&self, id: u64) {

@@ -7,7 +7,7 @@ mod check;
 mod load;
 
 use herd::config::HerdConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use check::decode_hex;
 pub use load::{line_column, load, parse, ScenarioError};
@@ -29,7 +29,7 @@ pub struct Scenario {
     pub trace_messages: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     /// Each message takes between these many milliseconds, inclusive.
@@ -64,7 +64,7 @@ pub struct Step {
 }
 
 /// What a reply must look like.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlacesExpect {
     /// The `status` of the WHATSAT JSON.
@@ -73,7 +73,7 @@ pub struct PlacesExpect {
     pub results: Option<usize>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlacesMode {
     /// Places answers normally.
@@ -88,7 +88,7 @@ pub enum PlacesMode {
     Http,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// A client connects to `server`, sends `send` (plus `\n` unless `raw`),
@@ -98,15 +98,15 @@ pub enum Action {
         client: String,
         server: String,
         send: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "no")]
         raw: bool,
         /// `send` is hexadecimal bytes (spaces ignored), for bytes a TOML
         /// string cannot hold, such as invalid UTF-8.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "no")]
         hex: bool,
         /// Whether the client half-closes after sending (default true);
         /// false keeps its sending side open, as a slow or stuck client would.
-        #[serde(default = "yes")]
+        #[serde(default = "yes", skip_serializing_if = "is_yes")]
         half_close: bool,
         /// `send` repeated this many times on one line (for over-long lines).
         #[serde(default)]
@@ -131,14 +131,14 @@ pub enum Action {
         a: Vec<String>,
         b: Vec<String>,
         /// Only messages from `a` to `b` are dropped.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "no")]
         oneway: bool,
     },
     Heal {
         at_ms: u64,
         a: Vec<String>,
         b: Vec<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "no")]
         oneway: bool,
     },
     /// Messages between `a` and `b` wait on the link until `release`.
@@ -192,7 +192,7 @@ pub enum Action {
         origin: Option<String>,
         location: Option<String>,
         time: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "no")]
         none: bool,
     },
 }
@@ -222,4 +222,13 @@ impl Action {
 /// serde's default for flags that are on unless said otherwise.
 fn yes() -> bool {
     true
+}
+
+/// Flags at their default are left out when a scenario is written.
+fn no(flag: &bool) -> bool {
+    !*flag
+}
+
+fn is_yes(flag: &bool) -> bool {
+    *flag
 }

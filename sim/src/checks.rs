@@ -12,13 +12,26 @@ use serde_json::Value;
 use crate::scenario::PlacesExpect;
 use crate::trace::Counts;
 
+/// (server, client, location, time): what identifies an IAMAT a client sent.
+type SentKey = (String, String, String, String);
+
+/// The `SentKey` of the IAMAT an update claims to come from.
+fn sent_key(update: &Update) -> SentKey {
+    (
+        update.origin.clone(),
+        update.client.clone(),
+        update.location.as_str().to_string(),
+        update.time.as_str().to_string(),
+    )
+}
+
 /// The running servers' states, by name (only live servers are here).
 pub type States = BTreeMap<String, Arc<ServerState>>;
 
 #[derive(Default)]
 pub struct Book {
     /// (server, client, location, time) of every IAMAT sent.
-    sent: BTreeSet<(String, String, String, String)>,
+    sent: BTreeSet<SentKey>,
     /// Per client, the newest update a client was told about in an AT reply.
     newest: BTreeMap<String, Update>,
     /// Per server and client, the update the server held when last looked at.
@@ -70,12 +83,7 @@ impl Book {
         let Some(update) = parse_at(reply_line) else {
             return;
         };
-        let key = (
-            update.origin.clone(),
-            update.client.clone(),
-            update.location.as_str().to_string(),
-            update.time.as_str().to_string(),
-        );
+        let key = sent_key(&update);
         // An AT line for something no client sent is the invariant
         // checker's business, not convergence's.
         if !self.sent.contains(&key) {
@@ -157,12 +165,7 @@ impl Book {
                         ));
                     }
                 }
-                let key = (
-                    update.origin.clone(),
-                    update.client.clone(),
-                    update.location.as_str().to_string(),
-                    update.time.as_str().to_string(),
-                );
+                let key = sent_key(&update);
                 if !self.sent.contains(&key) {
                     return Err(format!("{name} holds an update no client sent: {update}"));
                 }

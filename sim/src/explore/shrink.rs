@@ -221,7 +221,7 @@ impl Shrinker<'_> {
             };
             let candidate: Vec<Vec<Action>> = units
                 .iter()
-                .map(|u| u.iter().map(|a| retime(a, at(a.at_ms()))).collect())
+                .map(|u| u.iter().map(|a| a.at(at(a.at_ms()))).collect())
                 .collect();
             if self.fails(&candidate) {
                 units = candidate;
@@ -293,27 +293,4 @@ fn ends(start: &Action, end: &Action) -> bool {
         ) => *mode != PlacesMode::Ok,
         _ => false,
     }
-}
-
-/// The same action at another time.
-fn retime(action: &Action, t: u64) -> Action {
-    use Action::*;
-    let mut a = action.clone();
-    match &mut a {
-        Client { at_ms, .. }
-        | ManyClients { at_ms, .. }
-        | Partition { at_ms, .. }
-        | Heal { at_ms, .. }
-        | Hold { at_ms, .. }
-        | Release { at_ms, .. }
-        | Latency { at_ms, .. }
-        | Loss { at_ms, .. }
-        | Crash { at_ms, .. }
-        | Restart { at_ms, .. }
-        | SilentDeath { at_ms, .. }
-        | Places { at_ms, .. }
-        | Converged { at_ms, .. }
-        | Holds { at_ms, .. } => *at_ms = t,
-    }
-    a
 }

@@ -197,10 +197,11 @@ pub enum Action {
     },
 }
 
-impl Action {
-    pub fn at_ms(&self) -> u64 {
+/// The one list of every action's `at_ms`, for reading and for moving it.
+macro_rules! at_ms_of {
+    ($action:expr) => {{
         use Action::*;
-        match self {
+        match $action {
             Client { at_ms, .. }
             | ManyClients { at_ms, .. }
             | Partition { at_ms, .. }
@@ -214,8 +215,21 @@ impl Action {
             | SilentDeath { at_ms, .. }
             | Places { at_ms, .. }
             | Converged { at_ms, .. }
-            | Holds { at_ms, .. } => *at_ms,
+            | Holds { at_ms, .. } => at_ms,
         }
+    }};
+}
+
+impl Action {
+    pub fn at_ms(&self) -> u64 {
+        *at_ms_of!(self)
+    }
+
+    /// The same action at another time.
+    pub fn at(&self, t: u64) -> Action {
+        let mut moved = self.clone();
+        *at_ms_of!(&mut moved) = t;
+        moved
     }
 }
 

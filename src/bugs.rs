@@ -72,6 +72,24 @@ impl FromStr for Bug {
     }
 }
 
+/// `bug!(bugs, Name)`: whether `bugs` switches on `Bug::Name`. Without the
+/// `bug-catalogue` feature it is the constant `false`, so a normal build
+/// carries no trace of the catalogue in its hot paths.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! bug {
+    ($bugs:expr, $bug:ident) => {{
+        #[cfg(feature = "bug-catalogue")]
+        let on = $bugs.has($crate::bugs::Bug::$bug);
+        #[cfg(not(feature = "bug-catalogue"))]
+        let on = {
+            let _ = &$bugs;
+            false
+        };
+        on
+    }};
+}
+
 /// Which bug, if any, a server runs with. `Bugs::default()` is none; only
 /// the `bug-catalogue` feature can make another.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

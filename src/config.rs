@@ -19,13 +19,42 @@ pub struct HerdConfig {
     /// Each link once, as (smaller name, larger name).
     pub links: BTreeSet<(String, String)>,
     pub tuning: Tuning,
+    pub log: LogSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
     pub name: String,
     pub host: String,
+    /// The client port.
     pub port: u16,
+    /// The port neighbours open links to. `None`: the server picks a free
+    /// one at start, and neighbours ask for it on the client port
+    /// (docs/protocol.md, "One server per port").
+    pub link_port: Option<u16>,
+}
+
+/// The `[log]` table: what each server's log file keeps, and how big it may grow.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `info` (every line received and sent, links, Places) or `debug`
+    /// (heartbeats and store changes too). `RUST_LOG` overrides it.
+    pub level: String,
+    /// A log file is rotated when it reaches this size.
+    pub max_file_bytes: u64,
+    /// Rotated files kept besides the live one; older ones are deleted.
+    pub max_files: usize,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".to_string(),
+            max_file_bytes: 64 << 20,
+            max_files: 4,
+        }
+    }
 }
 
 /// Limits and timings. Every one has a default; a config file may override
@@ -57,6 +86,29 @@ pub struct Tuning {
     /// `plain` sends each new update to every neighbour but the one it came
     /// from; `pruned` also skips neighbours the update says were sent it.
     pub flooding: Flooding,
+    /// `herd`: an AT reply goes out once every reachable server holds the
+    /// update; `local`: as soon as this server holds it (faster, weaker).
+    pub ack: AckMode,
+    /// How long a silent neighbour may hold up an acknowledgement.
+    pub ack_timeout_ms: u64,
+    /// Most clients a store holds; past it, the oldest client time goes.
+    pub max_clients: usize,
+    /// Longest client ID accepted, in bytes.
+    pub max_client_id_bytes: usize,
+    /// Client times further ahead of the server's clock than this are refused.
+    pub max_future_ms: u64,
+    /// A connection on the link port must prove it is a neighbour within this.
+    pub handshake_timeout_ms: u64,
+    /// Updates per write of a catch-up dump.
+    pub catch_up_chunk: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckMode {
+    #[default]
+    Herd,
+    Local,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -81,6 +133,13 @@ impl Default for Tuning {
             link_queue: 4096,
             places_timeout_ms: 5_000,
             flooding: Flooding::Plain,
+            ack: AckMode::Herd,
+            ack_timeout_ms: 2_000,
+            max_clients: 1_000_000,
+            max_client_id_bytes: 256,
+            max_future_ms: 86_400_000,
+            handshake_timeout_ms: 2_000,
+            catch_up_chunk: 512,
         }
     }
 }
@@ -114,6 +173,8 @@ struct RawConfig {
     links: Vec<Spanned<(Spanned<String>, Spanned<String>)>>,
     #[serde(default)]
     tuning: Tuning,
+    #[serde(default)]
+    log: LogSettings,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +184,7 @@ struct RawServer {
     #[serde(default = "default_host")]
     host: String,
     port: Spanned<u16>,
+    link_port: Option<u16>,
 }
 
 fn default_host() -> String {
@@ -186,6 +248,7 @@ impl HerdConfig {
                 name: name.clone(),
                 host: s.host.clone(),
                 port,
+                link_port: s.link_port,
             });
         }
         if servers.is_empty() {
@@ -212,6 +275,7 @@ impl HerdConfig {
             servers,
             links,
             tuning: raw.tuning,
+            log: raw.log,
         })
     }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod local;
 pub mod log;
 pub mod net;
+pub mod observe;
 pub mod places;
 pub mod protocol;
 pub mod server;

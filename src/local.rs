@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::clock::SystemClock;
 use crate::config::HerdConfig;
 use crate::net::TokioNet;
+use crate::observe::TracingObserver;
 use crate::places::Places;
 use crate::server::{self, ServerEnv, ServerError, ServerState};
 
@@ -56,13 +57,9 @@ impl LocalHerd {
     fn launch(&mut self, name: &str, listener: TcpListener) {
         let state = ServerState::new(name, self.herd.clone());
         let (stop, mut stopped) = watch::channel(false);
-        let env = ServerEnv {
-            net: TokioNet,
-            clock: Arc::new(SystemClock),
-            places: self.places.clone(),
-            seed: self.running.len() as u64,
-            bugs: Default::default(),
-        };
+        let mut env = ServerEnv::new(TokioNet, Arc::new(SystemClock), self.places.clone());
+        env.observer = Arc::new(TracingObserver::default());
+        env.seed = self.running.len() as u64;
         let shutdown = async move {
             let _ = stopped.wait_for(|&s| s).await;
         };

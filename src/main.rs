@@ -16,6 +16,7 @@ use tracing::instrument::WithSubscriber;
 use herd::clock::{Clock, SystemClock};
 use herd::config::HerdConfig;
 use herd::net::TokioNet;
+use herd::observe::TracingObserver;
 use herd::places::{self, Backend, ReqwestClient, API_KEY_ENV};
 use herd::server::{self, ServerEnv, ServerState};
 
@@ -128,14 +129,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
             spec.port,
             args.log_dir.join(format!("{name}.log")).display()
         );
-        let env = ServerEnv {
-            net: TokioNet,
-            clock: Arc::new(SystemClock),
-            places: places.clone(),
-            // Jitter only needs to differ between runs and servers.
-            seed: SystemClock.now_unix_nanos() as u64,
-            bugs: Default::default(),
-        };
+        let mut env = ServerEnv::new(TokioNet, Arc::new(SystemClock), places.clone());
+        env.observer = Arc::new(TracingObserver::default());
+        // Jitter only needs to differ between runs and servers.
+        env.seed = SystemClock.now_unix_nanos() as u64;
         let mut stopped = stopped.clone();
         let shutdown = async move {
             let _ = stopped.wait_for(|&s| s).await;

@@ -151,13 +151,10 @@ impl<'a> Driver<'a> {
                 let state = ServerState::new(&name, herd.clone());
                 states.borrow_mut().insert(name.clone(), state.clone());
                 let clock: SharedClock = Arc::new(SimClock);
-                let env = ServerEnv {
-                    net: SimNet,
-                    clock,
-                    places: places.clone(),
-                    seed,
-                    bugs: herd::bugs::Bugs::with(bug),
-                };
+                let mut env = ServerEnv::new(SimNet, clock, places.clone());
+                env.observer = Arc::new(herd::observe::TracingObserver::default());
+                env.seed = seed;
+                env.bugs = herd::bugs::Bugs::with(bug);
                 async move {
                     herd::server::run(state, env, std::future::pending())
                         .await

@@ -148,7 +148,7 @@ struct HostLayer {
 impl<S: Subscriber> Layer<S> for HostLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if meta.target() != herd::server::events::TARGET {
+        if meta.target() != herd::observe::TARGET {
             return;
         }
         let heartbeat = *meta.level() > Level::INFO;

@@ -21,7 +21,7 @@ fn an_update_no_client_sent_breaks_the_invariant() {
     let goloman = state("Goloman");
     goloman.apply(
         at("AT Goloman +0.000000001 kiwi +01.000000+001.000000 100"),
-        None,
+        herd::observe::Source::Client(1),
         &[],
         Default::default(),
     );
@@ -31,7 +31,7 @@ fn an_update_no_client_sent_breaks_the_invariant() {
     // Same client and time, but a location the client never sent.
     goloman.apply(
         at("AT Goloman +0.000000001 kiwi +02.000000+002.000000 101"),
-        None,
+        herd::observe::Source::Client(1),
         &[],
         Default::default(),
     );
@@ -46,7 +46,7 @@ fn an_update_claiming_the_wrong_origin_breaks_the_invariant() {
     let welsh = state("Welsh");
     welsh.apply(
         at("AT Goloman +0.000000001 kiwi +01.000000+001.000000 100"),
-        None,
+        herd::observe::Source::Client(1),
         &[],
         Default::default(),
     );
@@ -64,7 +64,7 @@ fn going_back_in_client_time_breaks_the_invariant() {
     let newer = state("Hands");
     newer.apply(
         at("AT Hands +0.000000001 kiwi +01.000000+001.000000 200"),
-        None,
+        herd::observe::Source::Client(1),
         &[],
         Default::default(),
     );
@@ -75,7 +75,7 @@ fn going_back_in_client_time_breaks_the_invariant() {
     let older = state("Hands");
     older.apply(
         at("AT Hands +0.000000001 kiwi +01.000000+001.000000 100"),
-        None,
+        herd::observe::Source::Client(1),
         &[],
         Default::default(),
     );
@@ -100,7 +100,7 @@ fn convergence_wants_the_newest_told_update_everywhere() {
     let hands = state("Hands");
     hands.apply(
         at("AT Hands +0.000000001 kiwi +01.000000+001.000000 100"),
-        None,
+        herd::observe::Source::Client(1),
         &[],
         Default::default(),
     );
@@ -109,7 +109,7 @@ fn convergence_wants_the_newest_told_update_everywhere() {
     assert!(behind.contains("Hands holds AT Hands"), "{behind}");
     hands.apply(
         at("AT Welsh +0.000000001 kiwi +02.000000+002.000000 200"),
-        None,
+        herd::observe::Source::Client(1),
         &[],
         Default::default(),
     );

@@ -7,9 +7,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::lines::{Frame, LineReader};
-use super::{events, feed, Ctx, Shutdown};
-use crate::bugs::Bug;
+use super::{feed, Ctx, Shutdown};
 use crate::net::Stream;
+use crate::observe::{ConnId, Event, Role, Source};
 use crate::places::{error_response, NearbyRequest};
 use crate::protocol::{parse_client_line, whatsat_reply, ClientCommand, PeerMessage, Skew, Update};
 
@@ -23,7 +23,12 @@ pub(super) async fn serve<S: Stream>(
     mut shutdown: Shutdown,
     neighbours_only: bool,
 ) {
-    events::client_open(&peer);
+    let conn = ctx.next_conn();
+    ctx.report(Event::Opened {
+        conn,
+        role: Role::Client,
+        peer: &peer,
+    });
     let tuning = &ctx.tuning;
     let (idle, partial) = if neighbours_only {
         // A neighbour says hello at once; do not let a client sit in a spare slot.
@@ -41,12 +46,12 @@ pub(super) async fn serve<S: Stream>(
         let line = match frame {
             Ok(Frame::Line(line)) => line,
             Ok(Frame::TooLong(prefix)) => {
-                events::recv(&peer, &prefix);
-                events::invalid(
-                    &peer,
-                    &format!("line longer than {} bytes", tuning.max_line_bytes),
-                );
-                if write_reply(&mut reader, &peer, &refusal(&prefix), partial)
+                ctx.report(Event::ClientLine { conn, line: &prefix });
+                ctx.report(Event::Invalid {
+                    conn,
+                    error: &format!("line longer than {} bytes", tuning.max_line_bytes),
+                });
+                if write_reply(&ctx, &mut reader, conn, &refusal(&prefix), partial)
                     .await
                     .is_ok()
                 {
@@ -58,21 +63,24 @@ pub(super) async fn serve<S: Stream>(
             Ok(Frame::Closed) => break "closed by client",
             Err(_) => break "read error",
         };
-        events::recv(&peer, &line);
+        ctx.report(Event::ClientLine { conn, line: &line });
         if std::mem::take(&mut first_line) {
             if let Some(neighbour) = hello_from_neighbour(&ctx, &line) {
-                return feed::serve(reader, neighbour, ctx, shutdown).await;
+                return feed::serve(reader, conn, neighbour, ctx, shutdown).await;
             }
             if neighbours_only {
                 break "server full";
             }
         }
-        let reply = respond(&ctx, &peer, &line).await;
-        if write_reply(&mut reader, &peer, &reply, partial).await.is_err() {
+        let reply = respond(&ctx, conn, &line).await;
+        if write_reply(&ctx, &mut reader, conn, &reply, partial)
+            .await
+            .is_err()
+        {
             break "write failed";
         }
     };
-    events::client_close(&peer, why);
+    ctx.report(Event::Closed { conn, why });
 }
 
 fn ms(value: u64) -> Duration {
@@ -83,12 +91,13 @@ fn ms(value: u64) -> Duration {
 /// a half-close gets all of it. A client that never reads cannot hold the
 /// task forever: the write gives up after `limit`.
 async fn write_reply<S: Stream>(
+    ctx: &Ctx,
     reader: &mut LineReader<S>,
-    peer: &str,
+    conn: ConnId,
     reply: &[u8],
     limit: Duration,
 ) -> std::io::Result<()> {
-    events::send(peer, reply);
+    ctx.report(Event::Reply { conn, bytes: reply });
     let stream = reader.get_mut();
     match tokio::time::timeout(limit, stream.write_all(reply)).await {
         Ok(result) => result,
@@ -135,24 +144,27 @@ fn refusal(line: &[u8]) -> Vec<u8> {
     out
 }
 
-async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
+async fn respond(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
     // Inter-server messages are only read on links this server opened to
     // its neighbours; on a client connection they are refused outright.
-    if ctx.bugs.has(Bug::AtFromClients) {
+    if crate::bug!(ctx.bugs, AtFromClients) {
         if let Ok(PeerMessage::Update { update, .. }) = PeerMessage::parse(line) {
             let reply = format!("{update}\n");
-            ctx.apply(update, None, &[]);
+            ctx.apply(update, Source::Client(conn), &[]);
             return reply.into_bytes();
         }
     }
     if PeerMessage::is_peer_line(line) {
-        events::invalid(peer, &"inter-server message on a client connection");
+        ctx.report(Event::Invalid {
+            conn,
+            error: &"inter-server message on a client connection",
+        });
         return refusal(line);
     }
     let command = match parse_client_line(line) {
         Ok(command) => command,
         Err(e) => {
-            events::invalid(peer, &e);
+            ctx.report(Event::Invalid { conn, error: &e });
             return refusal(line);
         }
     };
@@ -163,7 +175,7 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
             time,
         } => {
             let now = ctx.clock.now_unix_nanos();
-            let skew = if ctx.bugs.has(Bug::FloatSkew) {
+            let skew = if crate::bug!(ctx.bugs, FloatSkew) {
                 crate::bugs::float_skew(now, &time)
             } else {
                 Skew::between(now, &time)
@@ -176,7 +188,7 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
                 time,
             };
             let reply = format!("{update}\n");
-            ctx.apply(update, None, &[]);
+            ctx.apply(update, Source::Client(conn), &[]);
             reply.into_bytes()
         }
         ClientCommand::WhatsAt {
@@ -185,16 +197,16 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
             bound,
         } => {
             let Some(update) = ctx.state.get(&client) else {
-                events::invalid(
-                    peer,
-                    &format!(
+                ctx.report(Event::Invalid {
+                    conn,
+                    error: &format!(
                         "no location known for client {}",
                         crate::protocol::escape(client.as_bytes())
                     ),
-                );
+                });
                 return refusal(line);
             };
-            let radius = if ctx.bugs.has(Bug::RadiusInKilometres) {
+            let radius = if crate::bug!(ctx.bugs, RadiusInKilometres) {
                 crate::bugs::kilometres_as_metres(&radius)
             } else {
                 radius
@@ -205,7 +217,7 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
                 radius,
                 bound,
             };
-            let json = places_json(ctx, &request).await;
+            let json = places_json(ctx, conn, &request).await;
             whatsat_reply(&update, &json).into_bytes()
         }
     }
@@ -213,7 +225,7 @@ async fn respond(ctx: &Ctx, peer: &str, line: &[u8]) -> Vec<u8> {
 
 /// Asks Places, bounded by the configured deadline; the answer (or the
 /// error in the legacy shape) pretty-printed.
-async fn places_json(ctx: &Ctx, request: &NearbyRequest) -> String {
+async fn places_json(ctx: &Ctx, conn: ConnId, request: &NearbyRequest) -> String {
     let limit = ms(ctx.tuning.places_timeout_ms);
     let mut answer = match tokio::time::timeout(limit, ctx.places.nearby(request)).await {
         Ok(answer) => answer,
@@ -226,6 +238,11 @@ async fn places_json(ctx: &Ctx, request: &NearbyRequest) -> String {
         results.truncate(request.bound as usize);
     }
     let status = answer.get("status").and_then(|s| s.as_str()).unwrap_or("");
-    events::places(status, &request.radius.metres_text(), request.bound);
+    ctx.report(Event::Places {
+        conn,
+        status,
+        radius_m: &request.radius.metres_text(),
+        bound: request.bound,
+    });
     serde_json::to_string_pretty(&answer).unwrap_or_else(|_| "{}".to_string())
 }

@@ -12,21 +12,26 @@ use tokio::time::{interval_at, Instant};
 
 use super::lines::{Frame, LineReader};
 use super::state::Forward;
-use super::{events, Ctx, Shutdown};
-use crate::bugs::Bug;
+use super::{Ctx, Shutdown};
 use crate::net::Stream;
+use crate::observe::{ConnId, Event};
 use crate::protocol::{PeerMessage, Update};
 
 pub(super) async fn serve<S: Stream>(
     mut reader: LineReader<S>,
+    conn: ConnId,
     neighbour: String,
     ctx: Ctx,
     mut shutdown: Shutdown,
 ) {
     let sub = ctx.state.subscribe(&neighbour, ctx.tuning.link_queue);
-    events::feed_up(&neighbour);
+    ctx.report(Event::FeedUp {
+        conn,
+        neighbour: &neighbour,
+    });
     let why = publish(
         &mut reader,
+        conn,
         &neighbour,
         &ctx,
         sub.id,
@@ -36,11 +41,17 @@ pub(super) async fn serve<S: Stream>(
     )
     .await;
     ctx.state.unsubscribe(sub.id);
-    events::feed_down(&neighbour, why);
+    ctx.report(Event::FeedDown {
+        conn,
+        neighbour: &neighbour,
+        why,
+    });
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn publish<S: Stream>(
     reader: &mut LineReader<S>,
+    conn: ConnId,
     neighbour: &str,
     ctx: &Ctx,
     id: u64,
@@ -50,7 +61,7 @@ async fn publish<S: Stream>(
 ) -> &'static str {
     let dead_after = ctx.dead_after();
     let every = Duration::from_millis(ctx.tuning.heartbeat_ms);
-    if send(reader, neighbour, &catch_up(ctx, snapshot), dead_after)
+    if send(ctx, reader, conn, neighbour, &catch_up(ctx, snapshot), dead_after)
         .await
         .is_err()
     {
@@ -66,7 +77,7 @@ async fn publish<S: Stream>(
             frame = reader.next(dead_after, dead_after) => match frame {
                 Ok(Frame::Line(line)) => {
                     ctx.state.heard(id);
-                    if !resync_asked(neighbour, &line) {
+                    if !resync_asked(ctx, conn, neighbour, &line) {
                         continue;
                     }
                     catch_up(ctx, ctx.state.snapshot())
@@ -79,7 +90,10 @@ async fn publish<S: Stream>(
             _ = heartbeat.tick() => vec![PeerMessage::Ping],
             _ = shutdown.wait() => return "server shutting down",
         };
-        if send(reader, neighbour, &outgoing, dead_after).await.is_err() {
+        if send(ctx, reader, conn, neighbour, &outgoing, dead_after)
+            .await
+            .is_err()
+        {
             return "write failed";
         }
         heartbeat.reset();
@@ -89,7 +103,7 @@ async fn publish<S: Stream>(
 /// Everything we hold, then `SYNCED`: what a (re)subscribing neighbour, or
 /// one that asks `RESYNC`, is sent first.
 fn catch_up(ctx: &Ctx, snapshot: Vec<Update>) -> Vec<PeerMessage> {
-    let mut messages: Vec<PeerMessage> = if ctx.bugs.has(Bug::NoReconciliation) {
+    let mut messages: Vec<PeerMessage> = if crate::bug!(ctx.bugs, NoReconciliation) {
         Vec::new()
     } else {
         snapshot.into_iter().map(PeerMessage::update).collect()
@@ -102,15 +116,23 @@ fn catch_up(ctx: &Ctx, snapshot: Vec<Update>) -> Vec<PeerMessage> {
 
 /// What a subscriber may say on its own link: heartbeats, and `RESYNC`
 /// (returns true). Nothing it says can change our store.
-fn resync_asked(neighbour: &str, line: &[u8]) -> bool {
+fn resync_asked(ctx: &Ctx, conn: ConnId, neighbour: &str, line: &[u8]) -> bool {
     match PeerMessage::parse(line) {
         Ok(message) => {
-            events::peer_message(true, neighbour, &message);
+            ctx.report(Event::PeerRecv {
+                conn,
+                neighbour,
+                message: &message,
+            });
             message == PeerMessage::Resync
         }
         Err(e) => {
-            events::recv(neighbour, line);
-            events::invalid(neighbour, &e);
+            ctx.report(Event::PeerInvalid {
+                conn,
+                neighbour,
+                line,
+                error: &e,
+            });
             false
         }
     }
@@ -119,14 +141,20 @@ fn resync_asked(neighbour: &str, line: &[u8]) -> bool {
 /// Writes messages as one buffer. A neighbour that stops reading cannot
 /// wedge us: the write gives up after `limit` and the link is dropped.
 pub(super) async fn send<S: Stream>(
+    ctx: &Ctx,
     reader: &mut LineReader<S>,
+    conn: ConnId,
     neighbour: &str,
     messages: &[PeerMessage],
     limit: Duration,
 ) -> std::io::Result<()> {
     let mut buf = String::new();
     for message in messages {
-        events::peer_message(false, neighbour, message);
+        ctx.report(Event::PeerSend {
+            conn,
+            neighbour,
+            message,
+        });
         buf.push_str(&message.to_string());
         buf.push('\n');
     }

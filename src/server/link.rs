@@ -16,10 +16,10 @@ use tokio::time::{interval_at, Instant};
 
 use super::feed::send;
 use super::lines::{Frame, LineReader};
-use super::{events, Ctx, Shutdown};
-use crate::bugs::Bug;
+use super::{Ctx, Shutdown};
 use crate::config::{Flooding, ServerSpec};
 use crate::net::{Net, Stream};
+use crate::observe::{ConnId, Event, Source};
 use crate::protocol::PeerMessage;
 
 pub(super) async fn maintain<N: Net>(
@@ -41,15 +41,16 @@ pub(super) async fn maintain<N: Net>(
         let failure = tokio::select! {
             connected = connect => match connected {
                 Ok(Ok(stream)) => {
-                    events::link_up(name, ever_up);
+                    let conn = ctx.next_conn();
+                    ctx.report(Event::LinkUp { conn, neighbour: name, again: ever_up });
                     ever_up = true;
                     backoff = min;
-                    let why = follow(stream, name, &ctx, &mut shutdown).await;
-                    events::link_down(name, why);
+                    let why = follow(stream, conn, name, &ctx, &mut shutdown).await;
+                    ctx.report(Event::LinkDown { conn, neighbour: name, why });
                     if ctx.tuning.flooding == Flooding::Pruned && !shutdown.is_set() {
                         ctx.state.request_resync();
                     }
-                    if ctx.bugs.has(Bug::NoReconnect) && !shutdown.is_set() {
+                    if crate::bug!(ctx.bugs, NoReconnect) && !shutdown.is_set() {
                         return std::future::pending().await;
                     }
                     None
@@ -67,7 +68,11 @@ pub(super) async fn maintain<N: Net>(
         let half = backoff / 2;
         let delay = half + half.mul_f64(rng.random::<f64>());
         if let Some(why) = failure {
-            events::link_retry(name, &why, delay.as_millis() as u64);
+            ctx.report(Event::LinkRetry {
+                neighbour: name,
+                why: &why,
+                delay_ms: delay.as_millis() as u64,
+            });
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -78,7 +83,13 @@ pub(super) async fn maintain<N: Net>(
 }
 
 /// Reads one established link until it fails; returns why it ended.
-async fn follow<S: Stream>(stream: S, neighbour: &str, ctx: &Ctx, shutdown: &mut Shutdown) -> &'static str {
+async fn follow<S: Stream>(
+    stream: S,
+    conn: ConnId,
+    neighbour: &str,
+    ctx: &Ctx,
+    shutdown: &mut Shutdown,
+) -> &'static str {
     let dead_after = ctx.dead_after();
     let every = Duration::from_millis(ctx.tuning.heartbeat_ms);
     // Room for an update whose client ID is as long as a client line may be.
@@ -87,7 +98,10 @@ async fn follow<S: Stream>(stream: S, neighbour: &str, ctx: &Ctx, shutdown: &mut
     let hello = PeerMessage::Hello {
         server: ctx.state.name.clone(),
     };
-    if send(&mut reader, neighbour, &[hello], dead_after).await.is_err() {
+    if send(ctx, &mut reader, conn, neighbour, &[hello], dead_after)
+        .await
+        .is_err()
+    {
         return "write failed";
     }
     let mut heartbeat = interval_at(Instant::now() + every, every);
@@ -96,19 +110,19 @@ async fn follow<S: Stream>(stream: S, neighbour: &str, ctx: &Ctx, shutdown: &mut
     loop {
         tokio::select! {
             Ok(()) = resync.changed() => {
-                if send(&mut reader, neighbour, &[PeerMessage::Resync], dead_after).await.is_err() {
+                if send(ctx, &mut reader, conn, neighbour, &[PeerMessage::Resync], dead_after).await.is_err() {
                     return "write failed";
                 }
             }
             frame = reader.next(dead_after, dead_after) => match frame {
-                Ok(Frame::Line(line)) => receive(ctx, neighbour, &line),
+                Ok(Frame::Line(line)) => receive(ctx, conn, neighbour, &line),
                 Ok(Frame::TimedOut) => return "no heartbeat",
                 Ok(Frame::Closed) => return "closed by neighbour",
                 Ok(Frame::TooLong(_)) => return "line too long",
                 Err(_) => return "read error",
             },
             _ = heartbeat.tick() => {
-                if send(&mut reader, neighbour, &[PeerMessage::Ping], dead_after).await.is_err() {
+                if send(ctx, &mut reader, conn, neighbour, &[PeerMessage::Ping], dead_after).await.is_err() {
                     return "write failed";
                 }
             }
@@ -117,17 +131,23 @@ async fn follow<S: Stream>(stream: S, neighbour: &str, ctx: &Ctx, shutdown: &mut
     }
 }
 
-fn receive(ctx: &Ctx, neighbour: &str, line: &[u8]) {
+fn receive(ctx: &Ctx, conn: ConnId, neighbour: &str, line: &[u8]) {
     match PeerMessage::parse(line) {
         Ok(message) => {
-            events::peer_message(true, neighbour, &message);
+            ctx.report(Event::PeerRecv {
+                conn,
+                neighbour,
+                message: &message,
+            });
             if let PeerMessage::Update { update, seen } = message {
-                ctx.apply(update, Some(neighbour), &seen);
+                ctx.apply(update, Source::Neighbour(neighbour), &seen);
             }
         }
-        Err(e) => {
-            events::recv(neighbour, line);
-            events::invalid(neighbour, &e);
-        }
+        Err(e) => ctx.report(Event::PeerInvalid {
+            conn,
+            neighbour,
+            line,
+            error: &e,
+        }),
     }
 }

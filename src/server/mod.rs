@@ -4,13 +4,13 @@
 //! code runs on real TCP and inside the simulator.
 
 mod client;
-pub mod events;
 mod feed;
 mod lines;
 mod link;
 mod state;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,21 +22,38 @@ use tracing::instrument::WithSubscriber;
 pub use lines::{Frame, LineReader};
 pub use state::{Forward, ServerState, Subscription};
 
-use crate::bugs::{Bug, Bugs};
+use crate::bugs::Bugs;
 use crate::clock::SharedClock;
 use crate::config::Tuning;
 use crate::net::{Listener, Net};
+use crate::observe::{self, ConnId, Event, NullObserver, Role, SharedObserver, Source};
 use crate::places::Places;
 
-/// What a server runs on: the network, the clock, Places, and a seed for
-/// the jitter of reconnect delays.
+/// What a server runs on: the network, the clock, Places, where its events
+/// go, and a seed for the jitter of reconnect delays.
 pub struct ServerEnv<N: Net> {
     pub net: N,
     pub clock: SharedClock,
     pub places: Arc<dyn Places>,
+    pub observer: SharedObserver,
     pub seed: u64,
     /// `Bugs::default()` (none) everywhere but in the simulator's bug catalogue.
     pub bugs: Bugs,
+}
+
+impl<N: Net> ServerEnv<N> {
+    /// An environment with seed 0, no bug, and events dropped; set the
+    /// other fields as needed.
+    pub fn new(net: N, clock: SharedClock, places: Arc<dyn Places>) -> Self {
+        Self {
+            net,
+            clock,
+            places,
+            observer: Arc::new(NullObserver),
+            seed: 0,
+            bugs: Bugs::default(),
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -58,18 +75,29 @@ struct Ctx {
     state: Arc<ServerState>,
     clock: SharedClock,
     places: Arc<dyn Places>,
+    observer: SharedObserver,
     tuning: Tuning,
     bugs: Bugs,
+    conns: Arc<AtomicU64>,
 }
 
 impl Ctx {
-    fn apply(&self, update: crate::protocol::Update, from: Option<&str>, seen: &[String]) -> bool {
-        self.state.apply(update, from, seen, self.bugs)
+    fn apply(&self, update: crate::protocol::Update, source: Source<'_>, seen: &[String]) -> bool {
+        self.state.apply(update, source, seen, self.bugs)
+    }
+
+    fn report(&self, event: Event<'_>) {
+        observe::report(&*self.observer, event);
+    }
+
+    /// A number for a new connection, unique within this server's run.
+    fn next_conn(&self) -> ConnId {
+        self.conns.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// How long a link may stay silent before it is declared dead.
     fn dead_after(&self) -> Duration {
-        if self.bugs.has(Bug::NoDeadLinkDetection) {
+        if crate::bug!(self.bugs, NoDeadLinkDetection) {
             // A year: never, in any run, without overflowing an Instant.
             Duration::from_secs(365 * 24 * 3600)
         } else {
@@ -134,16 +162,22 @@ pub async fn serve<N: Net>(
     let local = listener
         .local_addr()
         .map_or_else(|_| name.clone(), |a| a.to_string());
-    events::listening(&local);
 
     let tuning = state.herd.tuning.clone();
+    state.observe(env.observer.clone());
     let ctx = Ctx {
         state: state.clone(),
         clock: env.clock,
         places: env.places,
+        observer: env.observer,
         tuning: tuning.clone(),
         bugs: env.bugs,
+        conns: Arc::default(),
     };
+    ctx.report(Event::Listening {
+        role: Role::Client,
+        addr: &local,
+    });
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     for neighbour in state.herd.neighbours(&name) {
@@ -201,14 +235,16 @@ pub async fn serve<N: Net>(
             // Out of file descriptors and the like: back off instead of
             // spinning, and keep serving the connections we have.
             Err(e) => {
-                events::invalid(&local, &format!("accept failed: {e}"));
+                ctx.report(Event::Warning {
+                    message: &format!("accept failed: {e}"),
+                });
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
         while tasks.try_join_next().is_some() {}
     }
 
-    events::shutdown();
+    ctx.report(Event::Shutdown);
     drop(listener);
     let _ = stop.send(true);
     // In-flight replies may wait on Places, which is itself bounded.

@@ -3,14 +3,15 @@
 //! catch-up snapshot and its registration happen at one instant and no
 //! update can fall between them.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::bugs::{Bug, Bugs};
+use crate::bugs::Bugs;
 use crate::config::{Flooding, HerdConfig};
+use crate::observe::{self, Event, SharedObserver, Source};
 use crate::protocol::Update;
 use crate::store::Store;
 
@@ -23,6 +24,8 @@ pub struct ServerState {
     /// Bumped when one of our links dies under pruned flooding: every other
     /// link then asks its neighbour for a fresh dump (see `request_resync`).
     resync: watch::Sender<u64>,
+    /// Where store changes are reported; set once the server starts.
+    observer: OnceLock<SharedObserver>,
 }
 
 #[derive(Default)]
@@ -62,7 +65,14 @@ impl ServerState {
             herd,
             inner: Mutex::default(),
             resync: watch::Sender::new(0),
+            observer: OnceLock::new(),
         })
+    }
+
+    /// Reports every store change to `observer` from now on (the first
+    /// observer set stays).
+    pub fn observe(&self, observer: SharedObserver) {
+        let _ = self.observer.set(observer);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -76,14 +86,31 @@ impl ServerState {
     /// and, with pruned flooding, except those in `seen` (which were sent it
     /// already). A neighbour whose queue is full is cut off: its link
     /// reconnects and catches up from a fresh snapshot, so nothing is lost.
-    pub fn apply(&self, update: Update, from: Option<&str>, seen: &[String], bugs: Bugs) -> bool {
+    pub fn apply(&self, update: Update, source: Source<'_>, seen: &[String], bugs: Bugs) -> bool {
+        let from = match source {
+            Source::Neighbour(name) => Some(name),
+            Source::Client(_) => None,
+        };
         let mut inner = self.lock();
-        let changed = if bugs.has(Bug::StaleOverwrite) {
+        let replaced = inner.store.get(&update.client).cloned();
+        let changed = if crate::bug!(bugs, StaleOverwrite) {
             inner.store.overwrite(update.clone())
         } else {
             inner.store.merge(update.clone())
         };
-        let looping = bugs.has(Bug::ForwardingLoop);
+        if changed {
+            if let Some(observer) = self.observer.get() {
+                observe::report(
+                    &**observer,
+                    Event::Stored {
+                        update: &update,
+                        replaced: replaced.as_ref(),
+                        source,
+                    },
+                );
+            }
+        }
+        let looping = crate::bug!(bugs, ForwardingLoop);
         if !changed && !looping {
             return false;
         }

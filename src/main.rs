@@ -13,12 +13,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::instrument::WithSubscriber;
 
-use herd::clock::{Clock, SystemClock};
+use herd::clock::SystemClock;
 use herd::config::HerdConfig;
 use herd::net::TokioNet;
 use herd::observe::TracingObserver;
 use herd::places::{self, Backend, ReqwestClient, API_KEY_ENV};
-use herd::server::{self, ServerEnv, ServerState};
+use herd::server::{self, Secret, ServerEnv, ServerState, SECRET_ENV};
+use rand::TryRngCore;
 
 #[derive(Parser)]
 #[command(
@@ -114,6 +115,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     let places = build_places(&args, &herd)?;
+    let secret = Secret::from_env();
+    if secret.is_none() {
+        eprintln!(
+            "warning: {SECRET_ENV} is not set: links between servers are not authenticated \
+             (see docs/protocol.md, \"Trust\")"
+        );
+    }
 
     let (stop, stopped) = watch::channel(false);
     let mut servers = JoinSet::new();
@@ -131,8 +139,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         );
         let mut env = ServerEnv::new(TokioNet, Arc::new(SystemClock), places.clone());
         env.observer = Arc::new(TracingObserver::default());
-        // Jitter only needs to differ between runs and servers.
-        env.seed = SystemClock.now_unix_nanos() as u64;
+        env.secret = secret.clone();
+        // Handshake nonces must be unpredictable: seed from the OS.
+        env.seed = rand::rngs::OsRng
+            .try_next_u64()
+            .context("cannot read random bytes from the OS")?;
         let mut stopped = stopped.clone();
         let shutdown = async move {
             let _ = stopped.wait_for(|&s| s).await;

@@ -11,7 +11,7 @@ use common::*;
 use herd::config::Tuning;
 use herd::local::LocalHerd;
 use herd::places::FakePlaces;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const MAX_LINE: usize = 64;
 
@@ -194,12 +194,11 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout() {
     herd.shutdown().await;
 }
 
-/// With `max_connections` taken by idle clients, a newcomer is closed at
-/// once, without a reply (it is not left hanging in the backlog); the
-/// clients already connected keep being served, and once one leaves a
-/// newcomer is served again.
+/// With `max_connections` taken by idle clients, a newcomer is served at
+/// once, and the client idle longest is closed to make room (it holds no
+/// slot an active one needs); the others keep being served.
 #[tokio::test]
-async fn connections_past_the_limit_are_closed_without_hurting_the_others() {
+async fn at_the_limit_the_longest_idle_client_gives_way() {
     const LIMIT: usize = 8;
     let herd = solo(Tuning {
         max_connections: LIMIT,
@@ -217,42 +216,25 @@ async fn connections_past_the_limit_are_closed_without_hurting_the_others() {
             .starts_with("AT Solo "));
         held.push(c);
     }
-    let mut refused = LineClient::connect(addr).await;
-    refused.send("IAMAT refused +1+1 7\n").await;
-    refused.expect_closed().await;
-    assert!(herd.state("Solo").get("refused").is_none());
+    // The first is now idle longest; the last is used again.
+    let last = held.last_mut().unwrap();
+    assert!(last.ask("IAMAT slot7 +2+2 8").await.ends_with(" slot7 +2+2 8"));
 
-    // The connected ones are not hurt: the first is served at once.
-    assert!(held[0].ask("IAMAT slot0 +2+2 8").await.ends_with(" slot0 +2+2 8"));
-
-    // One leaves; as soon as the server has seen it go, a newcomer is served.
-    drop(held.pop());
-    let reply = served_when_a_slot_frees(&herd, "IAMAT newcomer +1+1 7").await;
-    assert!(reply.ends_with(" newcomer +1+1 7"), "{reply}");
-    herd.shutdown().await;
-}
-
-/// Sends `line` on fresh connections until one is served (a full server
-/// closes the others at once); returns the reply.
-async fn served_when_a_slot_frees(herd: &LocalHerd, line: &str) -> String {
-    let deadline = Deadline::after(PATIENCE, "a slot frees for a newcomer");
-    loop {
-        let mut stream = tokio::net::TcpStream::connect(herd.addr("Solo")).await.unwrap();
-        let _ = stream.write_all(format!("{line}\n").as_bytes()).await;
-        let mut reply = String::new();
-        let mut reader = tokio::io::BufReader::new(stream);
-        if let Ok(Ok(n)) = tokio::time::timeout(PATIENCE, reader.read_line(&mut reply)).await {
-            if n > 0 {
-                return reply.trim_end().to_string();
-            }
-        }
-        deadline.tick().await;
+    let mut newcomer = LineClient::connect(addr).await;
+    assert!(newcomer
+        .ask("IAMAT newcomer +1+1 7")
+        .await
+        .ends_with(" newcomer +1+1 7"));
+    held[0].expect_closed().await;
+    for c in &mut held[1..] {
+        assert!(c.ask("IAMAT again +3+3 9").await.ends_with(" again +3+3 9"));
     }
+    herd.shutdown().await;
 }
 
 /// A client that sends and never reads cannot hold its slot: once its
 /// replies fill the socket, the server gives up on it within
-/// `line_timeout_ms` and closes it, and the slot goes to someone else.
+/// `line_timeout_ms` and closes it. Meanwhile everyone else is served.
 #[tokio::test]
 async fn a_client_that_never_reads_its_replies_is_dropped() {
     let herd = solo(Tuning {
@@ -270,18 +252,32 @@ async fn a_client_that_never_reads_its_replies_is_dropped() {
     // buffers hold), none read.
     let mut hog = LineClient::connect(addr).await;
     let flood = "WHATSAT here 10 20\n".repeat(5_000);
+    // Keeps asking, unread, until the server has closed the connection.
     let writer = tokio::spawn(async move {
-        let _ = tokio::io::AsyncWriteExt::write_all(&mut hog.stream, flood.as_bytes()).await;
-        hog
+        let mut next: &[u8] = flood.as_bytes();
+        loop {
+            if let Err(e) = hog.stream.write_all(next).await {
+                return e;
+            }
+            next = b"WHATSAT here 10 20\n";
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     });
-
-    // Both slots are taken (other, hog): a newcomer is served once the
-    // server has dropped the hog (until then it is closed at once).
-    let reply = served_when_a_slot_frees(&herd, "IAMAT newcomer +1+1 7").await;
-    assert!(reply.ends_with(" newcomer +1+1 7"), "{reply}");
-    // And the client that was there all along was never held up.
+    // The client that was there all along is not held up.
     assert!(other.ask("IAMAT other +1+1 8").await.ends_with(" other +1+1 8"));
-    drop(writer.await);
+    // The server closes the hog, so its writing fails.
+    let written = tokio::time::timeout(PATIENCE, writer)
+        .await
+        .expect("the hog is dropped in time")
+        .expect("the writer task ends");
+    let error = written;
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        ),
+        "{error}"
+    );
     herd.shutdown().await;
 }
 

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::net::SocketAddr;
+
 use std::sync::Arc;
 
 use common::*;
@@ -243,27 +245,40 @@ async fn a_burst_larger_than_the_link_queues_still_reaches_everyone() {
 #[tokio::test]
 async fn a_client_cannot_speak_for_a_server() {
     let herd = start_default_herd().await;
+    let nonce = "0123456789abcdef0123456789abcdef";
     let forged = [
-        "HERD AT Goloman +0.000000000 evil +1+1 9999999999",
-        // Welsh is in the herd but not Goloman's neighbour; X is nobody.
-        "HERD HELLO Welsh",
-        "HERD HELLO X",
-        "HERD SYNCED 1",
-        "HERD PING",
+        "HERD AT - Goloman +0.000000000 evil +1+1 9999999999".to_string(),
+        // On the client port no HELLO opens anything, a neighbour's included.
+        format!("HERD HELLO Hands {nonce}"),
+        format!("HERD HELLO Welsh {nonce}"),
+        "HERD HELLO X".to_string(),
+        "HERD SYNCED 1".to_string(),
+        "HERD PING".to_string(),
     ];
-    for line in forged {
-        // As the first line of a connection, where HELLO is looked for...
+    for line in &forged {
         let mut c = LineClient::connect(herd.addr("Goloman")).await;
         assert_eq!(c.ask(line).await, format!("? {line}"));
-        // ...and later on the same connection, which stays open.
+        // The connection stays open and stays a client's.
         assert_eq!(c.ask(line).await, format!("? {line}"));
         assert_eq!(c.ask("WHATSAT evil 10 5").await, "? WHATSAT evil 10 5");
     }
-    // Saying HELLO as a real neighbour opens that neighbour's feed, which
-    // only ever publishes: what arrives on it is not merged.
-    let mut posing = LineClient::connect(herd.addr("Goloman")).await;
+    // The client port only says where links go...
+    let mut c = LineClient::connect(herd.addr("Goloman")).await;
+    let answer = c.ask("HERD LINKPORT?").await;
+    let port: u16 = answer
+        .strip_prefix("HERD LINKPORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert_ne!(port, herd.addr("Goloman").port());
+    // ...and posing there as a real neighbour (this herd has no secret)
+    // opens that neighbour's feed, which only ever publishes: what arrives
+    // on it is not merged.
+    let mut posing = LineClient::connect(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    posing.send(format!("HERD HELLO Hands {nonce}\n")).await;
+    let challenge = posing.line().await;
+    assert!(challenge.starts_with("HERD CHALLENGE Goloman "), "{challenge}");
     posing
-        .send("HERD HELLO Hands\nHERD AT Goloman +0.000000000 evil +1+1 9999999999\n")
+        .send("HERD PROOF -\nHERD AT - Goloman +0.000000000 evil +1+1 9999999999\n")
         .await;
     posing.until(b"HERD SYNCED").await;
 

@@ -69,8 +69,12 @@ proptest! {
     }
 
     #[test]
-    fn peer_updates_round_trip(u in update(), seen in proptest::collection::vec("[A-Za-z]{1,8}", 0..4)) {
-        let message = PeerMessage::Update { update: u, seen };
+    fn peer_updates_round_trip(
+        u in update(),
+        seq in proptest::option::of(any::<u64>()),
+        seen in proptest::collection::vec("[A-Za-z]{1,8}", 0..4),
+    ) {
+        let message = PeerMessage::Update { seq, update: u, seen };
         let line = message.to_string();
         prop_assert_eq!(PeerMessage::parse(line.as_bytes()), Ok(message));
     }

@@ -207,7 +207,8 @@ impl Book {
 
 /// An AT line as an update.
 pub fn parse_at(line: &str) -> Option<Update> {
-    match PeerMessage::parse(format!("HERD {}", line.trim_end()).as_bytes()) {
+    let fields = line.trim_end().strip_prefix("AT ")?;
+    match PeerMessage::parse(format!("HERD AT - {fields}").as_bytes()) {
         Ok(PeerMessage::Update { update, .. }) => Some(update),
         _ => None,
     }

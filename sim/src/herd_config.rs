@@ -18,6 +18,8 @@ fn sim_tuning() -> Table {
         ("places_timeout_ms", 2_000),
         ("line_timeout_ms", 5_000),
         ("idle_timeout_ms", 60_000),
+        ("ack_timeout_ms", 500),
+        ("handshake_timeout_ms", 1_000),
     ] {
         t.insert(key.to_string(), Value::Integer(value));
     }

@@ -75,6 +75,8 @@ pub(crate) struct Driver<'a> {
     pub(crate) pending: Vec<Pending>,
     pub(crate) host_names: BTreeMap<String, usize>,
     pub(crate) converged_ms: Option<u64>,
+    /// Crashes (plain or silent) so far, per server.
+    pub(crate) crashes: BTreeMap<String, u32>,
 }
 
 pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
@@ -107,6 +109,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
         pending: Vec::new(),
         host_names: BTreeMap::new(),
         converged_ms: None,
+        crashes: BTreeMap::new(),
     };
     trace.push(
         Duration::ZERO,

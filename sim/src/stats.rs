@@ -83,7 +83,7 @@ pub fn compute(records: &[Record], flow: &Flow, herd: &HerdConfig, sim_ms: u64) 
         match m.kind {
             Kind::Update => {
                 update_messages += 1;
-                let origin = m.text.split_whitespace().nth(2).unwrap_or_default();
+                let origin = m.text.split_whitespace().nth(3).unwrap_or_default();
                 *by_origin_msgs.entry(origin.to_string()).or_default() += 1;
             }
             Kind::CatchUp if m.text.starts_with("HERD AT ") => {
@@ -160,7 +160,7 @@ struct Tracked {
 fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Convergence) {
     let servers: Vec<String> = herd.servers.iter().map(|s| s.name.clone()).collect();
     let is_server = |name: &str| servers.iter().any(|s| s == name);
-    let mut stores: BTreeMap<String, Store> = servers.iter().map(|s| (s.clone(), Store::new())).collect();
+    let mut stores: BTreeMap<String, Store> = servers.iter().map(|s| (s.clone(), Store::default())).collect();
     let mut alive: BTreeMap<String, bool> = servers.iter().map(|s| (s.clone(), true)).collect();
     let mut tracked: Vec<Tracked> = Vec::new();
     let mut by_client: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -170,7 +170,7 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
         if r.who == "sim" {
             match r.kind.as_str() {
                 "crash" | "silent_death" | "restart" => {
-                    stores.insert(r.peer.clone(), Store::new());
+                    stores.insert(r.peer.clone(), Store::default());
                     alive.insert(r.peer.clone(), r.kind == "restart");
                 }
                 _ => {}
@@ -203,7 +203,7 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
         let Some(store) = stores.get_mut(&r.who) else {
             continue;
         };
-        let changed = store.merge(update.clone());
+        let changed = store.merge(&update).changed();
         if from_client && changed {
             *created.entry(r.who.clone()).or_default() += 1;
             let mut reached = BTreeMap::new();
@@ -223,7 +223,7 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
             });
             continue;
         }
-        let held = stores[&r.who].get(&client).cloned();
+        let held = stores[&r.who].get(&client);
         if let (Some(held), Some(ids)) = (held, by_client.get(&client)) {
             for &id in ids {
                 let t = &mut tracked[id];

@@ -64,7 +64,9 @@ impl Driver<'_> {
                     ),
                 );
                 let sent_ns = self.sim.since_epoch().as_nanos() as i128;
+                let crashes = self.crashes.get(server.as_str()).copied().unwrap_or(0);
                 self.pending.push(Pending {
+                    crashes,
                     sent_ns,
                     place: place.to_string(),
                     who,
@@ -106,7 +108,9 @@ impl Driver<'_> {
                     let line = format!("IAMAT {prefix}{i:04} {} {now}", location_for(i));
                     self.book.note_sent(server, line.as_bytes());
                     let slot: Slot = Rc::new(RefCell::new(Outcome::Pending));
+                    let crashes = self.crashes.get(server.as_str()).copied().unwrap_or(0);
                     self.pending.push(Pending {
+                        crashes,
                         sent_ns: self.sim.since_epoch().as_nanos() as i128,
                         place: place.to_string(),
                         who: format!("{prefix}{i:04}"),
@@ -179,6 +183,7 @@ impl Driver<'_> {
                 self.note("crash", server, "");
                 self.sim.crash(server.as_str());
                 self.live.remove(server);
+                *self.crashes.entry(server.clone()).or_default() += 1;
             }
             Action::Restart { server, .. } => {
                 self.note("restart", server, "");
@@ -206,6 +211,7 @@ impl Driver<'_> {
                     self.sim.repair(server.as_str(), other.as_str());
                 }
                 self.live.remove(server);
+                *self.crashes.entry(server.clone()).or_default() += 1;
             }
             Action::Places {
                 mode,

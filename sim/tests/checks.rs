@@ -23,6 +23,7 @@ fn an_update_no_client_sent_breaks_the_invariant() {
         at("AT Goloman +0.000000001 kiwi +01.000000+001.000000 100"),
         herd::observe::Source::Client(1),
         &[],
+        None,
         Default::default(),
     );
     let states = States::from([("Goloman".to_string(), goloman.clone())]);
@@ -33,6 +34,7 @@ fn an_update_no_client_sent_breaks_the_invariant() {
         at("AT Goloman +0.000000001 kiwi +02.000000+002.000000 101"),
         herd::observe::Source::Client(1),
         &[],
+        None,
         Default::default(),
     );
     let err = book.check_invariants(&states).unwrap_err();
@@ -48,6 +50,7 @@ fn an_update_claiming_the_wrong_origin_breaks_the_invariant() {
         at("AT Goloman +0.000000001 kiwi +01.000000+001.000000 100"),
         herd::observe::Source::Client(1),
         &[],
+        None,
         Default::default(),
     );
     let states = States::from([("Welsh".to_string(), welsh)]);
@@ -66,6 +69,7 @@ fn going_back_in_client_time_breaks_the_invariant() {
         at("AT Hands +0.000000001 kiwi +01.000000+001.000000 200"),
         herd::observe::Source::Client(1),
         &[],
+        None,
         Default::default(),
     );
     book.check_invariants(&States::from([("Hands".to_string(), newer)]))
@@ -77,6 +81,7 @@ fn going_back_in_client_time_breaks_the_invariant() {
         at("AT Hands +0.000000001 kiwi +01.000000+001.000000 100"),
         herd::observe::Source::Client(1),
         &[],
+        None,
         Default::default(),
     );
     let states = States::from([("Hands".to_string(), older)]);
@@ -102,6 +107,7 @@ fn convergence_wants_the_newest_told_update_everywhere() {
         at("AT Hands +0.000000001 kiwi +01.000000+001.000000 100"),
         herd::observe::Source::Client(1),
         &[],
+        None,
         Default::default(),
     );
     let states = States::from([("Hands".to_string(), hands.clone())]);
@@ -111,6 +117,7 @@ fn convergence_wants_the_newest_told_update_everywhere() {
         at("AT Welsh +0.000000001 kiwi +02.000000+002.000000 200"),
         herd::observe::Source::Client(1),
         &[],
+        None,
         Default::default(),
     );
     assert_eq!(book.check_converged(&states), Ok(()));

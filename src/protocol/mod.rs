@@ -12,7 +12,7 @@ mod update;
 pub use client::{parse_client_line, whatsat_reply, ClientCommand, ParseError};
 pub use decimal::Radius;
 pub use location::Location;
-pub use peer::{PeerMessage, PEER_VERB};
+pub use peer::{PeerMessage, MAC_HEX, NONCE_HEX, PEER_VERB};
 pub use time::{ClientTime, Skew};
 pub use update::Update;
 

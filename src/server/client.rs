@@ -1,138 +1,71 @@
 //! One client connection: read whole lines, answer each in order with one
-//! write. A first line `HERD HELLO <neighbour>` turns the connection into
-//! that neighbour's feed instead (see feed.rs).
+//! write. An IAMAT is answered once the herd holds it (`ack = "herd"`: see
+//! ack.rs) or at once (`ack = "local"`, and then the next line is not read
+//! until the neighbours' queues have room).
 
-use std::time::Duration;
+use tokio::sync::oneshot;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use super::lines::{Frame, LineReader};
-use super::{feed, Ctx, Shutdown};
+use super::ack::Done;
+use super::admission::Ticket;
+use super::conn::{close_after_draining, write_within, Lines, Read};
+use super::ctx::{ms, Ctx};
+use super::Shutdown;
 use crate::net::Stream;
-use crate::observe::{ConnId, Event, Role, Source};
+use crate::observe::{ConnId, Event, Source};
 use crate::places::{error_response, NearbyRequest};
 use crate::protocol::{parse_client_line, whatsat_reply, ClientCommand, PeerMessage, Skew, Update};
 
-/// Serves one accepted connection. With `neighbours_only` (every client
-/// slot was taken), the first line must be a neighbour's `HERD HELLO`;
-/// anything else closes the connection without a reply.
 pub(super) async fn serve<S: Stream>(
     stream: S,
-    peer: String,
+    conn: ConnId,
     ctx: Ctx,
     mut shutdown: Shutdown,
-    neighbours_only: bool,
+    ticket: Ticket,
 ) {
-    let conn = ctx.next_conn();
-    ctx.report(Event::Opened {
-        conn,
-        role: Role::Client,
-        peer: &peer,
-    });
     let tuning = &ctx.tuning;
-    let (idle, partial) = if neighbours_only {
-        // A neighbour says hello at once; do not let a client sit in a spare slot.
-        (ms(tuning.dead_after_ms), ms(tuning.dead_after_ms))
-    } else {
-        (ms(tuning.idle_timeout_ms), ms(tuning.line_timeout_ms))
-    };
-    let mut reader = LineReader::new(stream, tuning.max_line_bytes);
-    let mut first_line = true;
+    let (idle, partial) = (ms(tuning.idle_timeout_ms), ms(tuning.line_timeout_ms));
+    let mut lines = Lines::new(stream, tuning.max_line_bytes);
     let why = loop {
-        let frame = tokio::select! {
-            frame = reader.next(idle, partial) => frame,
+        let read = tokio::select! {
+            read = lines.next(idle, partial) => read,
+            _ = ticket.evicted() => break "evicted: idle while every slot was taken",
             _ = shutdown.wait() => break "server shutting down",
         };
-        let line = match frame {
-            Ok(Frame::Line(line)) => line,
-            Ok(Frame::TooLong(prefix)) => {
+        let line = match read {
+            Ok(Read::Line(line)) => line,
+            Ok(Read::TooLong(prefix)) => {
                 ctx.report(Event::ClientLine { conn, line: &prefix });
                 ctx.report(Event::Invalid {
                     conn,
                     error: &format!("line longer than {} bytes", tuning.max_line_bytes),
                 });
-                if write_reply(&ctx, &mut reader, conn, &refusal(&prefix), partial)
-                    .await
-                    .is_ok()
-                {
-                    close_after_draining(reader.get_mut(), partial, &mut shutdown).await;
+                let reply = refusal(&prefix);
+                ctx.report(Event::Reply { conn, bytes: &reply });
+                if write_within(lines.get_mut(), &reply, partial).await.is_ok() {
+                    tokio::select! {
+                        _ = close_after_draining(lines.get_mut(), partial) => {}
+                        _ = shutdown.wait() => {}
+                    }
                 }
                 break "line too long";
             }
-            Ok(Frame::TimedOut) => break "timed out",
-            Ok(Frame::Closed) => break "closed by client",
+            Ok(Read::TimedOut) => break "timed out",
+            Ok(Read::Closed) => break "closed by client",
             Err(_) => break "read error",
         };
+        ticket.busy(true);
         ctx.report(Event::ClientLine { conn, line: &line });
-        if std::mem::take(&mut first_line) {
-            if let Some(neighbour) = hello_from_neighbour(&ctx, &line) {
-                return feed::serve(reader, conn, neighbour, ctx, shutdown).await;
-            }
-            if neighbours_only {
-                break "server full";
-            }
-        }
         let reply = respond(&ctx, conn, &line).await;
-        if write_reply(&ctx, &mut reader, conn, &reply, partial)
-            .await
-            .is_err()
-        {
+        ctx.report(Event::Reply { conn, bytes: &reply });
+        if write_within(lines.get_mut(), &reply, partial).await.is_err() {
             break "write failed";
         }
+        if ctx.acks_local() {
+            ctx.state.room_for_more(tuning.link_queue).await;
+        }
+        ticket.busy(false);
     };
     ctx.report(Event::Closed { conn, why });
-}
-
-fn ms(value: u64) -> Duration {
-    Duration::from_millis(value)
-}
-
-/// Writes one whole reply in one write, so a client that reads once after
-/// a half-close gets all of it. A client that never reads cannot hold the
-/// task forever: the write gives up after `limit`.
-async fn write_reply<S: Stream>(
-    ctx: &Ctx,
-    reader: &mut LineReader<S>,
-    conn: ConnId,
-    reply: &[u8],
-    limit: Duration,
-) -> std::io::Result<()> {
-    ctx.report(Event::Reply { conn, bytes: reply });
-    let stream = reader.get_mut();
-    match tokio::time::timeout(limit, stream.write_all(reply)).await {
-        Ok(result) => result,
-        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-    }
-}
-
-/// Closing with unread input makes TCP send a reset, which can overtake
-/// (and destroy) the reply just written. So: send our FIN, then read and
-/// discard what the client still sends, up to a bound in bytes and time.
-async fn close_after_draining<S: Stream>(stream: &mut S, limit: Duration, shutdown: &mut Shutdown) {
-    const DRAIN_BYTES: usize = 1 << 20;
-    let _ = stream.shutdown().await;
-    let drain = async {
-        let mut scratch = [0u8; 4096];
-        let mut drained = 0;
-        while drained < DRAIN_BYTES {
-            match stream.read(&mut scratch).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => drained += n,
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::time::timeout(limit, drain) => {}
-        _ = shutdown.wait() => {}
-    }
-}
-
-/// The neighbour named by a `HERD HELLO` first line, if it is one of ours.
-fn hello_from_neighbour(ctx: &Ctx, line: &[u8]) -> Option<String> {
-    match PeerMessage::parse(line) {
-        Ok(PeerMessage::Hello { server }) if ctx.state.herd.is_link(&ctx.state.name, &server) => Some(server),
-        _ => None,
-    }
 }
 
 /// `? <line as received>`.
@@ -145,21 +78,8 @@ fn refusal(line: &[u8]) -> Vec<u8> {
 }
 
 async fn respond(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
-    // Inter-server messages are only read on links this server opened to
-    // its neighbours; on a client connection they are refused outright.
-    if crate::bug!(ctx.bugs, AtFromClients) {
-        if let Ok(PeerMessage::Update { update, .. }) = PeerMessage::parse(line) {
-            let reply = format!("{update}\n");
-            ctx.apply(update, Source::Client(conn), &[]);
-            return reply.into_bytes();
-        }
-    }
     if PeerMessage::is_peer_line(line) {
-        ctx.report(Event::Invalid {
-            conn,
-            error: &"inter-server message on a client connection",
-        });
-        return refusal(line);
+        return peer_line(ctx, conn, line);
     }
     let command = match parse_client_line(line) {
         Ok(command) => command,
@@ -188,7 +108,14 @@ async fn respond(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
                 time,
             };
             let reply = format!("{update}\n");
-            ctx.apply(update, Source::Client(conn), &[]);
+            if ctx.acks_local() {
+                ctx.apply(update, Source::Client(conn), &[], None);
+            } else {
+                let (acked, heard) = oneshot::channel();
+                ctx.apply(update, Source::Client(conn), &[], Some(Done::Client(acked)));
+                // Fires once every reachable neighbour holds it, or gave up.
+                let _ = heard.await;
+            }
             reply.into_bytes()
         }
         ClientCommand::WhatsAt {
@@ -219,6 +146,29 @@ async fn respond(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
             };
             let json = places_json(ctx, conn, &request).await;
             whatsat_reply(&update, &json).into_bytes()
+        }
+    }
+}
+
+/// A `HERD` line on the client port: only `LINKPORT?` is answered (it is
+/// how neighbours find our link port); the rest is refused, so a client
+/// cannot plant anything.
+fn peer_line(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
+    match PeerMessage::parse(line) {
+        Ok(PeerMessage::LinkPortQuery) => {
+            format!("{}\n", PeerMessage::LinkPort { port: ctx.link_port }).into_bytes()
+        }
+        Ok(PeerMessage::Update { update, .. }) if crate::bug!(ctx.bugs, AtFromClients) => {
+            let reply = format!("{update}\n");
+            ctx.apply(update, Source::Client(conn), &[], None);
+            reply.into_bytes()
+        }
+        _ => {
+            ctx.report(Event::Invalid {
+                conn,
+                error: &"inter-server message on a client connection",
+            });
+            refusal(line)
         }
     }
 }

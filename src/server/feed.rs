@@ -1,165 +1,257 @@
-//! The publishing side of a link: a neighbour connected to us and said
-//! `HERD HELLO <name>`. We send it everything we hold (catch-up), then every
-//! update that changes our store, with heartbeats when idle. Nothing it
-//! sends us on this connection can change our store: we only read its
-//! heartbeats, to notice when it is gone.
+//! The publishing side of a link: a neighbour connected to our link port,
+//! proved who it is (handshake.rs), and subscribed. We stream it everything
+//! we hold (catch-up, in bounded chunks), then every update that changes
+//! our store, with heartbeats when idle. What it sends us (acknowledgements,
+//! heartbeats, `RESYNC`) can never change our store.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
-use tokio::time::{interval_at, Instant};
+use tokio::sync::Notify;
+use tokio::time::{sleep_until, timeout, Instant};
 
-use super::lines::{Frame, LineReader};
-use super::state::Forward;
-use super::{Ctx, Shutdown};
+use super::admission::Ticket;
+use super::ctx::{ms, Ctx};
+use super::handshake::{self, Side};
+use super::outbox::Outbox;
+use super::wire::{split, PeerReader, PeerWriter};
+use super::Shutdown;
+use crate::config::Flooding;
 use crate::net::Stream;
 use crate::observe::{ConnId, Event};
-use crate::protocol::{PeerMessage, Update};
+use crate::protocol::PeerMessage;
 
 pub(super) async fn serve<S: Stream>(
-    mut reader: LineReader<S>,
+    stream: S,
     conn: ConnId,
-    neighbour: String,
     ctx: Ctx,
     mut shutdown: Shutdown,
+    ticket: Ticket,
 ) {
-    let sub = ctx.state.subscribe(&neighbour, ctx.tuning.link_queue);
+    let (mut reader, mut writer) = split(stream, conn, "", &ctx);
+    let greeting = timeout(
+        ms(ctx.tuning.handshake_timeout_ms),
+        handshake(&ctx, &mut reader, &mut writer),
+    );
+    let neighbour = tokio::select! {
+        greeted = greeting => match greeted {
+            Ok(Ok(neighbour)) => neighbour,
+            Ok(Err((claimed, why))) => return refuse(&ctx, conn, &claimed, why),
+            Err(_) => return refuse(&ctx, conn, &reader.neighbour, "no handshake in time"),
+        },
+        _ = shutdown.wait() => return ctx.report(Event::Closed { conn, why: "server shutting down" }),
+    };
+    // Proven: out of the pool of handshakes, into the one feed it may have.
+    drop(ticket);
+    let (sub, older) = ctx.state.subscribe(&neighbour);
+    for outbox in older {
+        outbox.give_up(true);
+    }
     ctx.report(Event::FeedUp {
         conn,
         neighbour: &neighbour,
     });
-    let why = publish(
-        &mut reader,
-        conn,
-        &neighbour,
-        &ctx,
-        sub.id,
-        sub.snapshot,
-        sub.queue,
-        &mut shutdown,
-    )
-    .await;
+    // It is back: our own link to it need not wait out its backoff.
+    ctx.kick(&neighbour);
+    let resync = Resync::default();
+    let why = tokio::select! {
+        why = read_side(&ctx, &mut reader, &sub.outbox, &resync) => why,
+        why = write_side(&ctx, &mut writer, &sub.outbox, &resync) => why,
+        _ = shutdown.wait() => "server shutting down",
+    };
     ctx.state.unsubscribe(sub.id);
+    sub.outbox.give_up(true);
     ctx.report(Event::FeedDown {
         conn,
         neighbour: &neighbour,
         why,
     });
+    ctx.report(Event::Closed { conn, why });
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn publish<S: Stream>(
-    reader: &mut LineReader<S>,
-    conn: ConnId,
-    neighbour: &str,
+fn refuse(ctx: &Ctx, conn: ConnId, claimed: &str, why: &str) {
+    ctx.report(Event::Refused { conn, claimed, why });
+    ctx.report(Event::Closed { conn, why: "refused" });
+}
+
+/// The publisher's half of the handshake; the neighbour's name, or what it
+/// claimed to be and why it was refused.
+async fn handshake<S: Stream>(
     ctx: &Ctx,
-    id: u64,
-    snapshot: Vec<Update>,
-    mut queue: mpsc::Receiver<Forward>,
-    shutdown: &mut Shutdown,
-) -> &'static str {
-    let dead_after = ctx.dead_after();
-    let every = Duration::from_millis(ctx.tuning.heartbeat_ms);
-    if send(ctx, reader, conn, neighbour, &catch_up(ctx, snapshot), dead_after)
-        .await
-        .is_err()
-    {
-        return "write failed";
-    }
-    let mut heartbeat = interval_at(Instant::now() + every, every);
-    loop {
-        let outgoing = tokio::select! {
-            update = queue.recv() => match update {
-                Some(Forward { update, seen }) => vec![PeerMessage::Update { update, seen: seen.to_vec() }],
-                None => return "queue overflowed",
-            },
-            frame = reader.next(dead_after, dead_after) => match frame {
-                Ok(Frame::Line(line)) => {
-                    ctx.state.heard(id);
-                    if !resync_asked(ctx, conn, neighbour, &line) {
-                        continue;
-                    }
-                    catch_up(ctx, ctx.state.snapshot())
-                }
-                Ok(Frame::TimedOut) => return "no heartbeat",
-                Ok(Frame::Closed) => return "closed by neighbour",
-                Ok(Frame::TooLong(_)) => return "line too long",
-                Err(_) => return "read error",
-            },
-            _ = heartbeat.tick() => vec![PeerMessage::Ping],
-            _ = shutdown.wait() => return "server shutting down",
-        };
-        if send(ctx, reader, conn, neighbour, &outgoing, dead_after)
-            .await
-            .is_err()
-        {
-            return "write failed";
-        }
-        heartbeat.reset();
-    }
-}
-
-/// Everything we hold, then `SYNCED`: what a (re)subscribing neighbour, or
-/// one that asks `RESYNC`, is sent first.
-fn catch_up(ctx: &Ctx, snapshot: Vec<Update>) -> Vec<PeerMessage> {
-    let mut messages: Vec<PeerMessage> = if crate::bug!(ctx.bugs, NoReconciliation) {
-        Vec::new()
-    } else {
-        snapshot.into_iter().map(PeerMessage::update).collect()
+    reader: &mut PeerReader<S>,
+    writer: &mut PeerWriter<S>,
+) -> Result<String, (String, &'static str)> {
+    let me = ctx.state.name.as_str();
+    let silence = ms(ctx.tuning.handshake_timeout_ms);
+    let (server, their_nonce) = match reader.next(ctx, silence).await {
+        Ok(PeerMessage::Hello { server, nonce }) => (server, nonce),
+        Ok(_) => return Err((String::new(), "first line is not HERD HELLO")),
+        Err(why) => return Err((String::new(), why)),
     };
-    messages.push(PeerMessage::Synced {
-        count: messages.len() as u64,
-    });
-    messages
-}
-
-/// What a subscriber may say on its own link: heartbeats, and `RESYNC`
-/// (returns true). Nothing it says can change our store.
-fn resync_asked(ctx: &Ctx, conn: ConnId, neighbour: &str, line: &[u8]) -> bool {
-    match PeerMessage::parse(line) {
-        Ok(message) => {
-            ctx.report(Event::PeerRecv {
-                conn,
-                neighbour,
-                message: &message,
-            });
-            message == PeerMessage::Resync
-        }
-        Err(e) => {
-            ctx.report(Event::PeerInvalid {
-                conn,
-                neighbour,
-                line,
-                error: &e,
-            });
-            false
-        }
+    if !ctx.state.herd.is_link(me, &server) {
+        return Err((server, "not a neighbour of this server"));
+    }
+    reader.neighbour.clone_from(&server);
+    writer.neighbour.clone_from(&server);
+    let my_nonce = ctx.nonce();
+    let challenge = PeerMessage::Challenge {
+        server: me.to_string(),
+        mac: handshake::prove(
+            ctx.secret.as_ref(),
+            Side::Publisher,
+            me,
+            &server,
+            &their_nonce,
+            &my_nonce,
+        ),
+        nonce: my_nonce.clone(),
+    };
+    if let Err(why) = writer.send(ctx, &[challenge], silence).await {
+        return Err((server, why));
+    }
+    let proof = match reader.next(ctx, silence).await {
+        Ok(PeerMessage::Proof { mac }) => mac,
+        Ok(_) => return Err((server, "second line is not HERD PROOF")),
+        Err(why) => return Err((server, why)),
+    };
+    let secret = ctx.secret.as_ref();
+    match handshake::verify(
+        secret,
+        Side::Subscriber,
+        &server,
+        me,
+        &my_nonce,
+        &their_nonce,
+        proof.as_deref(),
+    ) {
+        Ok(()) => Ok(server),
+        Err(why) => Err((server, why)),
     }
 }
 
-/// Writes messages as one buffer. A neighbour that stops reading cannot
-/// wedge us: the write gives up after `limit` and the link is dropped.
-pub(super) async fn send<S: Stream>(
+/// A `RESYNC` asked for and not yet begun: requests coalesce into one.
+#[derive(Default)]
+struct Resync {
+    asked: AtomicBool,
+    wake: Notify,
+}
+
+/// Reads acknowledgements, heartbeats and `RESYNC`; gives up on
+/// acknowledgements once none has come for `ack_timeout_ms` while some were
+/// owed (a neighbour that is cut off, stopped, or whose link is wedged; one
+/// that is merely busy keeps acknowledging, and is waited for).
+async fn read_side<S: Stream>(
     ctx: &Ctx,
-    reader: &mut LineReader<S>,
-    conn: ConnId,
-    neighbour: &str,
-    messages: &[PeerMessage],
-    limit: Duration,
-) -> std::io::Result<()> {
-    let mut buf = String::new();
-    for message in messages {
-        ctx.report(Event::PeerSend {
-            conn,
-            neighbour,
-            message,
-        });
-        buf.push_str(&message.to_string());
-        buf.push('\n');
+    reader: &mut PeerReader<S>,
+    outbox: &Outbox,
+    resync: &Resync,
+) -> &'static str {
+    let ack_timeout = ms(ctx.tuning.ack_timeout_ms);
+    // Since when acknowledgements have been owed with none arriving.
+    let mut stalled_since: Option<Instant> = None;
+    loop {
+        stalled_since = outbox
+            .has_waiters()
+            .then(|| stalled_since.unwrap_or_else(Instant::now));
+        let message = tokio::select! {
+            message = reader.next(ctx, ctx.dead_after()) => message,
+            _ = sleep_until(stalled_since.unwrap_or_else(Instant::now) + ack_timeout), if stalled_since.is_some() => {
+                let count = outbox.give_up(false);
+                if count > 0 {
+                    ctx.report(Event::AckGaveUp { neighbour: &reader.neighbour, count });
+                }
+                stalled_since = None;
+                continue;
+            }
+        };
+        outbox.heard();
+        match message {
+            Ok(PeerMessage::Ack { seqs }) => {
+                seqs.into_iter().for_each(|seq| outbox.acked(seq));
+                stalled_since = None;
+            }
+            Ok(PeerMessage::Ping) => {}
+            // Only pruned flooding can lose an update on a dead link.
+            Ok(PeerMessage::Resync) if ctx.tuning.flooding == Flooding::Pruned => {
+                resync.asked.store(true, Ordering::Relaxed);
+                resync.wake.notify_one();
+            }
+            Ok(other) => reader.invalid(
+                ctx,
+                other.to_string().as_bytes(),
+                &"not expected from a subscriber",
+            ),
+            Err(why) => return why,
+        }
     }
-    match tokio::time::timeout(limit, reader.get_mut().write_all(buf.as_bytes())).await {
-        Ok(result) => result,
-        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+}
+
+/// Where a catch-up dump has got to.
+struct Dump {
+    after: Option<String>,
+    sent: u64,
+}
+
+/// Writes the catch-up dump and the outbox, newest traffic first, a bounded
+/// batch per write, with a deadline per write rather than per dump.
+async fn write_side<S: Stream>(
+    ctx: &Ctx,
+    writer: &mut PeerWriter<S>,
+    outbox: &Outbox,
+    resync: &Resync,
+) -> &'static str {
+    let heartbeat = ms(ctx.tuning.heartbeat_ms);
+    let chunk = ctx.tuning.catch_up_chunk.max(1);
+    let mut dump = Some(Dump { after: None, sent: 0 });
+    let mut last_sent = Instant::now();
+    loop {
+        if outbox.is_closed() {
+            return "replaced by a newer link from the same neighbour";
+        }
+        let mut messages: Vec<PeerMessage> = outbox
+            .take_batch(chunk)
+            .into_iter()
+            .map(|(seq, f)| PeerMessage::Update {
+                seq,
+                update: f.update,
+                seen: f.seen.to_vec(),
+            })
+            .collect();
+        if messages.is_empty() {
+            if let Some(d) = &mut dump {
+                let updates = if crate::bug!(ctx.bugs, NoReconciliation) {
+                    Vec::new()
+                } else {
+                    ctx.state.chunk_after(d.after.as_deref(), chunk)
+                };
+                let last = updates.len() < chunk;
+                d.after = updates.last().map(|u| u.client.clone());
+                d.sent += updates.len() as u64;
+                messages.extend(updates.into_iter().map(PeerMessage::update));
+                if last {
+                    messages.push(PeerMessage::Synced { count: d.sent });
+                    dump = None;
+                }
+            } else if resync.asked.swap(false, Ordering::Relaxed) {
+                dump = Some(Dump { after: None, sent: 0 });
+                continue;
+            }
+        }
+        if !messages.is_empty() {
+            if let Err(why) = writer.send(ctx, &messages, ctx.dead_after()).await {
+                return why;
+            }
+            last_sent = Instant::now();
+            continue;
+        }
+        tokio::select! {
+            _ = outbox.ready.notified() => {}
+            _ = resync.wake.notified() => {}
+            _ = sleep_until(last_sent + heartbeat) => {
+                if let Err(why) = writer.send(ctx, &[PeerMessage::Ping], ctx.dead_after()).await {
+                    return why;
+                }
+                last_sent = Instant::now();
+            }
+        }
     }
 }

@@ -1,52 +1,77 @@
-//! The subscribing side of a link: we connect to a neighbour, say
-//! `HERD HELLO <us>`, and merge every update it sends. This is the only
-//! place updates from other servers enter a store, so only configured
-//! neighbours (the addresses in the herd config) can inject one.
+//! The subscribing side of a link: we find the neighbour's link port (its
+//! configured `link_port`, or by asking `HERD LINKPORT?` on its client
+//! port), connect, prove who we are (handshake.rs), and merge every update
+//! it sends, acknowledging each flooded one once our own forwards are (see
+//! ack.rs). This is the only place updates from other servers enter a
+//! store, so only proven (or, without a secret, configured) neighbours can
+//! inject one.
 //!
 //! A link is declared dead when nothing (not even a heartbeat) arrives for
 //! `dead_after_ms`, then rebuilt with capped, jittered exponential backoff.
-//! Every (re)connect starts with the neighbour's full catch-up dump, which
-//! is how updates missed during an outage or a restart reach us.
+//! The backoff resets only once a link has stayed up for `dead_after_ms`,
+//! so a neighbour that accepts and then drops is not redialled in a hot
+//! loop; and a neighbour that comes back (its own link to us says hello)
+//! is redialled at once. Every (re)connect starts with the neighbour's
+//! catch-up dump, which is how updates missed during an outage reach us.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use tokio::time::{interval_at, Instant};
+use rand::Rng;
+use rand_chacha::ChaCha12Rng;
+use tokio::time::{sleep_until, timeout, Instant};
 
-use super::feed::send;
-use super::lines::{Frame, LineReader};
-use super::{Ctx, Shutdown};
+use super::ack::{AckQueue, Done};
+use super::conn::{write_within, Lines, Read};
+use super::ctx::{ms, Ctx};
+use super::handshake::{self, Side};
+use super::wire::{split, PeerReader, PeerWriter};
+use super::Shutdown;
 use crate::config::{Flooding, ServerSpec};
 use crate::net::{Net, Stream};
-use crate::observe::{ConnId, Event, Source};
+use crate::observe::{Event, Source};
 use crate::protocol::PeerMessage;
 
-pub(super) async fn maintain<N: Net>(
-    net: N,
-    neighbour: ServerSpec,
-    ctx: Ctx,
-    mut shutdown: Shutdown,
-    seed: u64,
-) {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let min = Duration::from_millis(ctx.tuning.backoff_min_ms);
-    let max = Duration::from_millis(ctx.tuning.backoff_max_ms.max(ctx.tuning.backoff_min_ms));
-    let dead_after = Duration::from_millis(ctx.tuning.dead_after_ms);
+/// Acknowledgements per `HERD ACK` line.
+const ACKS_PER_LINE: usize = 64;
+
+pub(super) async fn maintain<N: Net>(net: N, neighbour: ServerSpec, ctx: Ctx, mut shutdown: Shutdown) {
+    let mut rng = ctx.link_rng(&neighbour.name);
+    let min = ms(ctx.tuning.backoff_min_ms);
+    let max = ms(ctx.tuning.backoff_max_ms).max(min);
     let name = neighbour.name.as_str();
     let mut backoff = min;
     let mut ever_up = false;
+    // The port last learned by asking; a restarted neighbour has a new one.
+    let mut learned: Option<u16> = None;
     loop {
-        let connect = tokio::time::timeout(dead_after, net.connect(&neighbour.host, neighbour.port));
-        let failure = tokio::select! {
-            connected = connect => match connected {
-                Ok(Ok(stream)) => {
-                    let conn = ctx.next_conn();
-                    ctx.report(Event::LinkUp { conn, neighbour: name, again: ever_up });
-                    ever_up = true;
-                    backoff = min;
-                    let why = follow(stream, conn, name, &ctx, &mut shutdown).await;
-                    ctx.report(Event::LinkDown { conn, neighbour: name, why });
+        let port = neighbour.link_port.or(learned);
+        let connect = async {
+            let port = match port {
+                Some(port) => port,
+                None => discover(&net, &neighbour, &ctx).await?,
+            };
+            match timeout(ctx.dead_after(), net.connect(&neighbour.host, port)).await {
+                Ok(Ok(stream)) => Ok((port, stream)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("connect timed out".to_string()),
+            }
+        };
+        let connected = tokio::select! {
+            connected = connect => connected,
+            _ = shutdown.wait() => return,
+        };
+        let failure = match connected {
+            Ok((port, stream)) => {
+                learned = neighbour.link_port.is_none().then_some(port);
+                let conn = ctx.next_conn();
+                let up_since = Instant::now();
+                let why = follow(stream, conn, name, &ctx, &mut shutdown, &mut rng, &mut ever_up).await;
+                if let Err(why) = why {
+                    Some(why.to_string())
+                } else {
+                    if up_since.elapsed() >= ctx.dead_after() {
+                        backoff = min;
+                    }
                     if ctx.tuning.flooding == Flooding::Pruned && !shutdown.is_set() {
                         ctx.state.request_resync();
                     }
@@ -55,10 +80,10 @@ pub(super) async fn maintain<N: Net>(
                     }
                     None
                 }
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(_) => Some("connect timed out".to_string()),
-            },
-            _ = shutdown.wait() => return,
+            }
+            // A learned port that no longer answers: ask again at once.
+            Err(_) if port.is_some() && learned.take().is_some() => continue,
+            Err(why) => Some(why),
         };
         if shutdown.is_set() {
             return;
@@ -75,79 +100,156 @@ pub(super) async fn maintain<N: Net>(
             });
         }
         tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep(delay) => backoff = (backoff * 2).min(max),
+            _ = ctx.kicked(name) => backoff = min,
             _ = shutdown.wait() => return,
         }
-        backoff = (backoff * 2).min(max);
     }
 }
 
-/// Reads one established link until it fails; returns why it ended.
+/// Asks the neighbour's client port where its link port is.
+async fn discover<N: Net>(net: &N, neighbour: &ServerSpec, ctx: &Ctx) -> Result<u16, String> {
+    let limit = ms(ctx.tuning.handshake_timeout_ms);
+    let ask = async {
+        let mut stream = net
+            .connect(&neighbour.host, neighbour.port)
+            .await
+            .map_err(|e| e.to_string())?;
+        let query = format!("{}\n", PeerMessage::LinkPortQuery);
+        write_within(&mut stream, query.as_bytes(), limit)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut lines = Lines::new(stream, 64);
+        match lines.next(limit, limit).await {
+            Ok(Read::Line(line)) => match PeerMessage::parse(&line) {
+                Ok(PeerMessage::LinkPort { port }) => Ok(port),
+                _ => Err("the neighbour's client port did not name a link port".to_string()),
+            },
+            _ => Err("no answer about the link port".to_string()),
+        }
+    };
+    timeout(limit, ask)
+        .await
+        .unwrap_or_else(|_| Err("no answer about the link port in time".to_string()))
+}
+
+/// Runs one connection: handshake, then follow the neighbour's updates
+/// until the link fails. `Ok(why)` once it was up, `Err(why)` if it never got up.
 async fn follow<S: Stream>(
     stream: S,
-    conn: ConnId,
+    conn: u64,
     neighbour: &str,
     ctx: &Ctx,
     shutdown: &mut Shutdown,
-) -> &'static str {
-    let dead_after = ctx.dead_after();
-    let every = Duration::from_millis(ctx.tuning.heartbeat_ms);
-    // Room for an update whose client ID is as long as a client line may be.
-    let max_line = ctx.tuning.max_line_bytes * 2 + 256;
-    let mut reader = LineReader::new(stream, max_line);
-    let hello = PeerMessage::Hello {
-        server: ctx.state.name.clone(),
-    };
-    if send(ctx, &mut reader, conn, neighbour, &[hello], dead_after)
-        .await
-        .is_err()
-    {
-        return "write failed";
+    rng: &mut ChaCha12Rng,
+    ever_up: &mut bool,
+) -> Result<&'static str, &'static str> {
+    let (mut reader, mut writer) = split(stream, conn, neighbour, ctx);
+    let greeting = timeout(
+        ms(ctx.tuning.handshake_timeout_ms),
+        handshake(ctx, &mut reader, &mut writer, rng),
+    );
+    tokio::select! {
+        greeted = greeting => greeted.unwrap_or(Err("no handshake in time"))?,
+        _ = shutdown.wait() => return Err("server shutting down"),
     }
-    let mut heartbeat = interval_at(Instant::now() + every, every);
-    let mut resync = ctx.state.resync_requests();
-    resync.mark_unchanged();
+    ctx.report(Event::LinkUp {
+        conn,
+        neighbour,
+        again: std::mem::replace(ever_up, true),
+    });
+    let acks = Arc::new(AckQueue::default());
+    let why = tokio::select! {
+        why = read_side(ctx, &mut reader, &acks) => why,
+        why = write_side(ctx, &mut writer, &acks) => why,
+        _ = shutdown.wait() => "server shutting down",
+    };
+    ctx.report(Event::LinkDown { conn, neighbour, why });
+    Ok(why)
+}
+
+/// The subscriber's half of the handshake.
+async fn handshake<S: Stream>(
+    ctx: &Ctx,
+    reader: &mut PeerReader<S>,
+    writer: &mut PeerWriter<S>,
+    rng: &mut ChaCha12Rng,
+) -> Result<(), &'static str> {
+    let me = ctx.state.name.as_str();
+    let silence = ms(ctx.tuning.handshake_timeout_ms);
+    let my_nonce = handshake::nonce(rng);
+    let hello = PeerMessage::Hello {
+        server: me.to_string(),
+        nonce: my_nonce.clone(),
+    };
+    writer.send(ctx, &[hello], silence).await?;
+    let (server, their_nonce, mac) = match reader.next(ctx, silence).await? {
+        PeerMessage::Challenge { server, nonce, mac } => (server, nonce, mac),
+        _ => return Err("the neighbour did not answer with HERD CHALLENGE"),
+    };
+    if server != reader.neighbour {
+        return Err("another server answers on the neighbour's link port");
+    }
+    let secret = ctx.secret.as_ref();
+    handshake::verify(
+        secret,
+        Side::Publisher,
+        &server,
+        me,
+        &my_nonce,
+        &their_nonce,
+        mac.as_deref(),
+    )?;
+    let proof = PeerMessage::Proof {
+        mac: handshake::prove(secret, Side::Subscriber, me, &server, &their_nonce, &my_nonce),
+    };
+    writer.send(ctx, &[proof], silence).await
+}
+
+/// Merges what the neighbour sends; a flooded update is acknowledged once
+/// our own forwards of it are.
+async fn read_side<S: Stream>(ctx: &Ctx, reader: &mut PeerReader<S>, acks: &Arc<AckQueue>) -> &'static str {
     loop {
-        tokio::select! {
-            Ok(()) = resync.changed() => {
-                if send(ctx, &mut reader, conn, neighbour, &[PeerMessage::Resync], dead_after).await.is_err() {
-                    return "write failed";
-                }
+        match reader.next(ctx, ctx.dead_after()).await {
+            Ok(PeerMessage::Update { seq, update, seen }) => {
+                let done = seq.map(|seq| Done::Upstream(acks.clone(), seq));
+                ctx.apply(update, Source::Neighbour(&reader.neighbour), &seen, done);
             }
-            frame = reader.next(dead_after, dead_after) => match frame {
-                Ok(Frame::Line(line)) => receive(ctx, conn, neighbour, &line),
-                Ok(Frame::TimedOut) => return "no heartbeat",
-                Ok(Frame::Closed) => return "closed by neighbour",
-                Ok(Frame::TooLong(_)) => return "line too long",
-                Err(_) => return "read error",
-            },
-            _ = heartbeat.tick() => {
-                if send(ctx, &mut reader, conn, neighbour, &[PeerMessage::Ping], dead_after).await.is_err() {
-                    return "write failed";
-                }
-            }
-            _ = shutdown.wait() => return "server shutting down",
+            Ok(PeerMessage::Synced { .. } | PeerMessage::Ping) => {}
+            Ok(other) => reader.invalid(
+                ctx,
+                other.to_string().as_bytes(),
+                &"not expected from a publisher",
+            ),
+            Err(why) => return why,
         }
     }
 }
 
-fn receive(ctx: &Ctx, conn: ConnId, neighbour: &str, line: &[u8]) {
-    match PeerMessage::parse(line) {
-        Ok(message) => {
-            ctx.report(Event::PeerRecv {
-                conn,
-                neighbour,
-                message: &message,
-            });
-            if let PeerMessage::Update { update, seen } = message {
-                ctx.apply(update, Source::Neighbour(neighbour), &seen);
+/// Writes acknowledgements as they come due, `RESYNC` when asked, and a
+/// heartbeat when there was nothing else to say.
+async fn write_side<S: Stream>(ctx: &Ctx, writer: &mut PeerWriter<S>, acks: &AckQueue) -> &'static str {
+    let heartbeat = ms(ctx.tuning.heartbeat_ms);
+    let mut resync = ctx.state.resync_requests();
+    resync.mark_unchanged();
+    let pruned = ctx.tuning.flooding == Flooding::Pruned;
+    let mut last_sent = Instant::now();
+    loop {
+        let seqs = acks.take();
+        let messages: Vec<PeerMessage> = if seqs.is_empty() {
+            tokio::select! {
+                _ = acks.ready.notified() => continue,
+                Ok(()) = resync.changed(), if pruned => vec![PeerMessage::Resync],
+                _ = sleep_until(last_sent + heartbeat) => vec![PeerMessage::Ping],
             }
+        } else {
+            seqs.chunks(ACKS_PER_LINE)
+                .map(|c| PeerMessage::Ack { seqs: c.to_vec() })
+                .collect()
+        };
+        if let Err(why) = writer.send(ctx, &messages, ctx.dead_after()).await {
+            return why;
         }
-        Err(e) => ctx.report(Event::PeerInvalid {
-            conn,
-            neighbour,
-            line,
-            error: &e,
-        }),
+        last_sent = Instant::now();
     }
 }

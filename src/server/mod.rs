@@ -1,55 +1,76 @@
-//! The herd server: an accept loop with one task per connection, and one
-//! link task per neighbour. Written against the `Net` seam, an injected
-//! clock and Places back end, and an injected shutdown future, so the same
-//! code runs on real TCP and inside the simulator.
+//! The herd server: a client listener with one task per connection, a link
+//! listener where neighbours subscribe to our updates (feeds), and one link
+//! task per neighbour subscribing to its. Written against the `Net` seam,
+//! an injected clock, Places back end, observer and shutdown future, so the
+//! same code runs on real TCP and inside the simulator.
+//!
+//! Two listeners keep "one server per port" (docs/protocol.md): a link we
+//! open never has a neighbour's client port at its far end, so a port-based
+//! kill of one server cannot reach its neighbours.
 
+mod ack;
+mod admission;
 mod client;
+mod codec;
+mod conn;
+mod ctx;
 mod feed;
-mod lines;
+mod flood;
+mod handshake;
 mod link;
+mod outbox;
 mod state;
+mod wire;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
+// Events go to `observe::TracingObserver` under the server's own dispatcher
+// while the log and the simulator still read them as `tracing` events.
 use tracing::instrument::WithSubscriber;
 
-pub use lines::{Frame, LineReader};
-pub use state::{Forward, ServerState, Subscription};
+pub use codec::{Frame, LineCodec};
+pub use conn::{Lines, Read};
+pub use handshake::{Secret, SECRET_ENV};
+pub use state::ServerState;
 
 use crate::bugs::Bugs;
 use crate::clock::SharedClock;
-use crate::config::Tuning;
 use crate::net::{Listener, Net};
-use crate::observe::{self, ConnId, Event, NullObserver, Role, SharedObserver, Source};
+use crate::observe::{Event, NullObserver, Role, SharedObserver};
 use crate::places::Places;
+use admission::Admission;
+use ctx::Ctx;
 
 /// What a server runs on: the network, the clock, Places, where its events
-/// go, and a seed for the jitter of reconnect delays.
+/// go, the herd secret, and a seed for nonces and reconnect jitter.
 pub struct ServerEnv<N: Net> {
     pub net: N,
     pub clock: SharedClock,
     pub places: Arc<dyn Places>,
     pub observer: SharedObserver,
+    /// Authenticates links (`HERD_SECRET`); `None` trusts configured
+    /// addresses, as on a machine of one's own.
+    pub secret: Option<Secret>,
     pub seed: u64,
     /// `Bugs::default()` (none) everywhere but in the simulator's bug catalogue.
     pub bugs: Bugs,
 }
 
 impl<N: Net> ServerEnv<N> {
-    /// An environment with seed 0, no bug, and events dropped; set the
-    /// other fields as needed.
+    /// An environment with seed 0, no secret, no bug, and events dropped;
+    /// set the other fields as needed.
     pub fn new(net: N, clock: SharedClock, places: Arc<dyn Places>) -> Self {
         Self {
             net,
             clock,
             places,
             observer: Arc::new(NullObserver),
+            secret: None,
             seed: 0,
             bugs: Bugs::default(),
         }
@@ -67,43 +88,6 @@ pub enum ServerError {
         port: u16,
         source: std::io::Error,
     },
-}
-
-/// What every connection task of one server shares.
-#[derive(Clone)]
-struct Ctx {
-    state: Arc<ServerState>,
-    clock: SharedClock,
-    places: Arc<dyn Places>,
-    observer: SharedObserver,
-    tuning: Tuning,
-    bugs: Bugs,
-    conns: Arc<AtomicU64>,
-}
-
-impl Ctx {
-    fn apply(&self, update: crate::protocol::Update, source: Source<'_>, seen: &[String]) -> bool {
-        self.state.apply(update, source, seen, self.bugs)
-    }
-
-    fn report(&self, event: Event<'_>) {
-        observe::report(&*self.observer, event);
-    }
-
-    /// A number for a new connection, unique within this server's run.
-    fn next_conn(&self) -> ConnId {
-        self.conns.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// How long a link may stay silent before it is declared dead.
-    fn dead_after(&self) -> Duration {
-        if crate::bug!(self.bugs, NoDeadLinkDetection) {
-            // A year: never, in any run, without overflowing an Instant.
-            Duration::from_secs(365 * 24 * 3600)
-        } else {
-            Duration::from_millis(self.tuning.dead_after_ms)
-        }
-    }
 }
 
 /// Tells tasks to wind down; cheap to clone, one per task.
@@ -129,26 +113,27 @@ pub async fn run<N: Net>(
     env: ServerEnv<N>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    let name = state.name.clone();
     let spec = state
         .herd
-        .server(&name)
-        .ok_or_else(|| ServerError::UnknownServer(name.clone()))?;
-    let listener = env
-        .net
-        .bind(&spec.host, spec.port)
-        .await
-        .map_err(|source| ServerError::Bind {
-            server: name.clone(),
-            host: spec.host.clone(),
-            port: spec.port,
-            source,
-        })?;
+        .server(&state.name)
+        .ok_or_else(|| ServerError::UnknownServer(state.name.clone()))?
+        .clone();
+    let listener = bind(&env.net, &state.name, &spec.host, spec.port).await?;
     serve(state, env, listener, shutdown).await
 }
 
-/// `run` on a listener the caller bound already (tests bind port 0 first,
-/// then write the ports they got into the herd config).
+async fn bind<N: Net>(net: &N, server: &str, host: &str, port: u16) -> Result<N::Listener, ServerError> {
+    net.bind(host, port).await.map_err(|source| ServerError::Bind {
+        server: server.to_string(),
+        host: host.to_string(),
+        port,
+        source,
+    })
+}
+
+/// `run` on a client listener the caller bound already (tests bind port 0
+/// first, then write the ports they got into the herd config). The link
+/// listener is bound here, on the configured `link_port` or a free one.
 pub async fn serve<N: Net>(
     state: Arc<ServerState>,
     env: ServerEnv<N>,
@@ -156,96 +141,90 @@ pub async fn serve<N: Net>(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     let name = state.name.clone();
-    if state.herd.server(&name).is_none() {
-        return Err(ServerError::UnknownServer(name));
-    }
-    let local = listener
-        .local_addr()
-        .map_or_else(|_| name.clone(), |a| a.to_string());
-
+    let spec = state
+        .herd
+        .server(&name)
+        .ok_or_else(|| ServerError::UnknownServer(name.clone()))?
+        .clone();
+    let links = bind(&env.net, &name, &spec.host, spec.link_port.unwrap_or(0)).await?;
+    let link_port = links.local_addr().map_or(0, |a| a.port());
     let tuning = state.herd.tuning.clone();
     state.observe(env.observer.clone());
-    let ctx = Ctx {
-        state: state.clone(),
-        clock: env.clock,
-        places: env.places,
-        observer: env.observer,
-        tuning: tuning.clone(),
-        bugs: env.bugs,
-        conns: Arc::default(),
-    };
-    ctx.report(Event::Listening {
-        role: Role::Client,
-        addr: &local,
-    });
     let (stop, stop_rx) = watch::channel(false);
+    let ctx = Ctx::new(&state, &env, link_port);
+    for (role, l) in [
+        (Role::Client, listener.local_addr()),
+        (Role::Link, links.local_addr()),
+    ] {
+        let addr = l.map_or_else(|_| name.clone(), |a| a.to_string());
+        ctx.report(Event::Listening { role, addr: &addr });
+    }
+    if env.secret.is_none() && !state.herd.neighbours(&name).is_empty() {
+        ctx.report(Event::Warning {
+            message: "HERD_SECRET is not set: links are not authenticated, and any process \
+                      that can reach the link port and names a neighbour is trusted as one",
+        });
+    }
+
     let mut tasks = JoinSet::new();
     for neighbour in state.herd.neighbours(&name) {
-        let seed = mix_seed(env.seed, &name, &neighbour.name);
         let task = link::maintain(
             env.net.clone(),
             neighbour.clone(),
             ctx.clone(),
             Shutdown(stop_rx.clone()),
-            seed,
         );
         tasks.spawn(task.with_current_subscriber());
     }
-
-    // Taking a permit before accepting bounds the connections served at
-    // once. Client slots come first; when they are all taken, a few spare
-    // slots (one per neighbour, plus one) still accept, but only for a
-    // neighbour's link: so idle clients can never lock a neighbour out, and
-    // a client past the limit is closed at once instead of left hanging.
-    let clients = Arc::new(Semaphore::new(tuning.max_connections.max(1)));
-    let spares = Arc::new(Semaphore::new(state.herd.neighbours(&name).len() + 1));
+    let clients = Admission::new(tuning.max_connections);
+    // Handshakes in progress on the link port; authenticated feeds leave
+    // this pool, and there is only ever one per neighbour.
+    let handshakes = Admission::new(state.herd.neighbours(&name).len() + 2);
     tokio::pin!(shutdown);
     loop {
-        let slot = tokio::select! {
+        let (stream, addr, role) = tokio::select! {
             biased;
             _ = &mut shutdown => break,
-            Ok(permit) = clients.clone().acquire_owned() => Slot::Client(permit),
-            Ok(permit) = spares.clone().acquire_owned() => Slot::Spare(permit),
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => (stream, addr, Role::Client),
+                Err(e) => { accept_failed(&ctx, &e).await; continue; }
+            },
+            accepted = links.accept() => match accepted {
+                Ok((stream, addr)) => (stream, addr, Role::Link),
+                Err(e) => { accept_failed(&ctx, &e).await; continue; }
+            },
         };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = &mut shutdown => break,
+        let conn = ctx.next_conn();
+        let peer = addr.to_string();
+        ctx.report(Event::Opened {
+            conn,
+            role,
+            peer: &peer,
+        });
+        let pool = match role {
+            Role::Client => &clients,
+            Role::Link => &handshakes,
         };
-        // A client slot may have freed while we waited on a spare one.
-        let slot = match slot {
-            Slot::Spare(spare) => clients
-                .clone()
-                .try_acquire_owned()
-                .map_or(Slot::Spare(spare), Slot::Client),
-            client => client,
+        let Some(ticket) = pool.admit(conn) else {
+            // Every slot is busy with a request: refuse by closing at once.
+            ctx.report(Event::Closed {
+                conn,
+                why: "server full: every connection is busy",
+            });
+            continue;
         };
-        match accepted {
-            Ok((stream, addr)) => {
-                let ctx = ctx.clone();
-                let stop = Shutdown(stop_rx.clone());
-                let neighbours_only = matches!(slot, Slot::Spare(_));
-                tasks.spawn(
-                    async move {
-                        client::serve(stream, addr.to_string(), ctx, stop, neighbours_only).await;
-                        drop(slot);
-                    }
-                    .with_current_subscriber(),
-                );
+        let (ctx, stop) = (ctx.clone(), Shutdown(stop_rx.clone()));
+        match role {
+            Role::Client => {
+                tasks.spawn(client::serve(stream, conn, ctx, stop, ticket).with_current_subscriber())
             }
-            // Out of file descriptors and the like: back off instead of
-            // spinning, and keep serving the connections we have.
-            Err(e) => {
-                ctx.report(Event::Warning {
-                    message: &format!("accept failed: {e}"),
-                });
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+            Role::Link => tasks.spawn(feed::serve(stream, conn, ctx, stop, ticket).with_current_subscriber()),
+        };
         while tasks.try_join_next().is_some() {}
     }
 
     ctx.report(Event::Shutdown);
-    drop(listener);
+    drop((listener, links));
     let _ = stop.send(true);
     // In-flight replies may wait on Places, which is itself bounded.
     let drain = Duration::from_millis(tuning.places_timeout_ms + 1_000);
@@ -254,18 +233,11 @@ pub async fn serve<N: Net>(
     Ok(())
 }
 
-/// The permit a connection holds while it is served.
-enum Slot {
-    Client(#[allow(dead_code)] OwnedSemaphorePermit),
-    Spare(#[allow(dead_code)] OwnedSemaphorePermit),
-}
-
-/// A per-link seed, so each link's jitter differs but all follow from one.
-fn mix_seed(seed: u64, a: &str, b: &str) -> u64 {
-    // FNV-1a: stable across Rust releases, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for byte in a.bytes().chain([0]).chain(b.bytes()) {
-        h = (h ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+/// Out of file descriptors and the like: back off instead of spinning, and
+/// keep serving the connections we have.
+async fn accept_failed(ctx: &Ctx, e: &std::io::Error) {
+    ctx.report(Event::Warning {
+        message: &format!("accept failed: {e}"),
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }

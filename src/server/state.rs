@@ -1,22 +1,24 @@
 //! What one server holds: its location store and the feeds of the
-//! neighbours subscribed to it. One lock covers both, so a new subscriber's
-//! catch-up snapshot and its registration happen at one instant and no
-//! update can fall between them.
+//! neighbours subscribed to it. One lock covers both, so a feed's
+//! registration and every later change reach it in order, and no update can
+//! fall between a catch-up read and the queue behind it.
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
+use tokio::sync::watch;
 
+use super::ack::{Done, Engagement};
+use super::flood::{Candidate, Policy};
+use super::outbox::{Forward, Outbox};
 use crate::bugs::Bugs;
 use crate::config::{Flooding, HerdConfig};
 use crate::observe::{self, Event, SharedObserver, Source};
 use crate::protocol::Update;
-use crate::store::Store;
+use crate::store::{Merge, Store};
 
-/// Shared by every task of one server; the simulator keeps a clone to
-/// check convergence and invariants from outside.
+/// Shared by every task of one server; tests and the simulator keep a
+/// clone to look at the store from outside.
 pub struct ServerState {
     pub name: String,
     pub herd: Arc<HerdConfig>,
@@ -28,7 +30,6 @@ pub struct ServerState {
     observer: OnceLock<SharedObserver>,
 }
 
-#[derive(Default)]
 struct Inner {
     store: Store,
     feeds: Vec<Feed>,
@@ -38,32 +39,26 @@ struct Inner {
 struct Feed {
     id: u64,
     neighbour: String,
-    queue: mpsc::Sender<Forward>,
-    /// When the subscriber was last heard from (it pings every heartbeat).
-    heard_at: Instant,
+    outbox: Arc<Outbox>,
 }
 
-/// One update on its way to a neighbour, with the servers it has been sent
-/// to (empty unless flooding is pruned).
-#[derive(Debug, Clone)]
-pub struct Forward {
-    pub update: Update,
-    pub seen: Arc<Vec<String>>,
-}
-
-/// A registered feed: the catch-up snapshot and the queue of what follows.
+/// A registered feed.
 pub struct Subscription {
     pub id: u64,
-    pub snapshot: Vec<Update>,
-    pub queue: mpsc::Receiver<Forward>,
+    pub outbox: Arc<Outbox>,
 }
 
 impl ServerState {
     pub fn new(name: &str, herd: Arc<HerdConfig>) -> Arc<Self> {
+        let max_clients = herd.tuning.max_clients;
         Arc::new(Self {
             name: name.to_string(),
             herd,
-            inner: Mutex::default(),
+            inner: Mutex::new(Inner {
+                store: Store::new(max_clients),
+                feeds: Vec::new(),
+                next_feed_id: 0,
+            }),
             resync: watch::Sender::new(0),
             observer: OnceLock::new(),
         })
@@ -75,115 +70,181 @@ impl ServerState {
         let _ = self.observer.set(observer);
     }
 
+    fn report(&self, event: Event<'_>) {
+        if let Some(observer) = self.observer.get() {
+            observe::report(&**observer, event);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere cannot leave the store half-updated (merge is
         // one map operation), so a poisoned lock is still consistent.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Merges an update and, if it changed the store, queues it for every
-    /// subscribed neighbour except `from` (which already holds it or newer)
-    /// and, with pruned flooding, except those in `seen` (which were sent it
-    /// already). A neighbour whose queue is full is cut off: its link
-    /// reconnects and catches up from a fresh snapshot, so nothing is lost.
-    pub fn apply(&self, update: Update, source: Source<'_>, seen: &[String], bugs: Bugs) -> bool {
+    /// Merges an update and, if it changed the store, queues it for the
+    /// subscribed neighbours the flooding policy picks. `done`, if given,
+    /// fires once those neighbours have acknowledged it (see ack.rs); an
+    /// update that changes nothing fires it at once, or when the newer
+    /// update held for that client is acknowledged. Returns whether the
+    /// store changed.
+    pub fn apply(
+        &self,
+        update: Update,
+        source: Source<'_>,
+        seen: &[String],
+        done: Option<Done>,
+        bugs: Bugs,
+    ) -> bool {
         let from = match source {
             Source::Neighbour(name) => Some(name),
             Source::Client(_) => None,
         };
         let mut inner = self.lock();
-        let replaced = inner.store.get(&update.client).cloned();
-        let changed = if crate::bug!(bugs, StaleOverwrite) {
-            inner.store.overwrite(update.clone())
+        let merged = if crate::bug!(bugs, StaleOverwrite) {
+            inner.store.overwrite(&update)
         } else {
-            inner.store.merge(update.clone())
+            inner.store.merge(&update)
         };
-        if changed {
-            if let Some(observer) = self.observer.get() {
-                observe::report(
-                    &**observer,
-                    Event::Stored {
-                        update: &update,
-                        replaced: replaced.as_ref(),
-                        source,
-                    },
-                );
+        if let Merge::Stored { replaced, evicted } = &merged {
+            if let Some(evicted) = evicted {
+                self.report(Event::Evicted { update: evicted });
             }
+            self.report(Event::Stored {
+                update: &update,
+                replaced: replaced.as_ref(),
+                source,
+            });
         }
         let looping = crate::bug!(bugs, ForwardingLoop);
-        if !changed && !looping {
-            return false;
+        let engagement = done.map(Engagement::new);
+        if merged.changed() || looping {
+            self.forward(&inner, &update, from, seen, looping, engagement.as_ref());
+        } else if let (Merge::Unchanged, Some(engagement)) = (&merged, &engagement) {
+            // Something newer (or this very update) is held: if it is
+            // still being acknowledged, this acknowledgement waits for it.
+            let newer = inner
+                .store
+                .get(&update.client)
+                .is_some_and(|held| held.precedence(&update).is_gt());
+            if newer {
+                for feed in &inner.feeds {
+                    feed.outbox.wait_for_client(&update.client, engagement);
+                }
+            }
         }
-        let pruned = self.herd.tuning.flooding == Flooding::Pruned;
-        let skip = |neighbour: &str| {
-            !looping && (Some(neighbour) == from || (pruned && seen.iter().any(|s| s == neighbour)))
+        drop(inner);
+        if let Some(engagement) = engagement {
+            engagement.arm_released();
+        }
+        merged.changed()
+    }
+
+    fn forward(
+        &self,
+        inner: &Inner,
+        update: &Update,
+        from: Option<&str>,
+        seen: &[String],
+        looping: bool,
+        engagement: Option<&Arc<Engagement>>,
+    ) {
+        let tuning = &self.herd.tuning;
+        let policy = Policy {
+            flooding: tuning.flooding,
+            heartbeat: Duration::from_millis(tuning.heartbeat_ms),
+            looping,
         };
-        let seen = if pruned {
-            // Only a neighbour heard from within the last heartbeat and a
-            // half counts as sent: an update queued on a link that has
-            // silently died must stay deliverable by the other paths.
-            let heartbeat = Duration::from_millis(self.herd.tuning.heartbeat_ms);
-            let fresh_since = Instant::now().checked_sub(heartbeat + heartbeat / 2);
-            let mut all: Vec<String> = seen.to_vec();
-            all.push(self.name.clone());
-            all.extend(
-                inner
-                    .feeds
-                    .iter()
-                    .filter(|f| !skip(&f.neighbour) && fresh_since.is_none_or(|t| f.heard_at >= t))
-                    .map(|f| f.neighbour.clone()),
-            );
-            all.sort();
-            all.dedup();
-            all
-        } else {
-            Vec::new()
-        };
-        let forward = Forward {
-            update,
-            seen: Arc::new(seen),
-        };
-        inner
+        let candidates: Vec<Candidate<'_>> = inner
             .feeds
-            .retain(|feed| skip(&feed.neighbour) || feed.queue.try_send(forward.clone()).is_ok());
-        changed
+            .iter()
+            .map(|f| Candidate {
+                neighbour: &f.neighbour,
+                heard_at: if tuning.flooding == Flooding::Pruned {
+                    f.outbox.heard_at()
+                } else {
+                    tokio::time::Instant::now()
+                },
+            })
+            .collect();
+        let targets = policy.targets(&self.name, &candidates, from, seen);
+        let seen: Arc<[String]> = targets.seen.into();
+        for i in targets.indices {
+            let forward = Forward {
+                update: update.clone(),
+                seen: seen.clone(),
+            };
+            inner.feeds[i].outbox.push(forward, engagement);
+        }
     }
 
     pub fn get(&self, client: &str) -> Option<Update> {
-        self.lock().store.get(client).cloned()
+        self.lock().store.get(client)
     }
 
     /// Every held update, in client order.
     pub fn snapshot(&self) -> Vec<Update> {
-        self.lock().store.iter().cloned().collect()
+        self.lock().store.iter().collect()
     }
 
-    /// Registers a feed for `neighbour`. An older feed of the same name is
-    /// left alone: after a silent failure it ends by itself within
-    /// `dead_after_ms`, and a client merely claiming the name cannot knock
-    /// the real neighbour's feed over.
-    pub fn subscribe(&self, neighbour: &str, queue_len: usize) -> Subscription {
+    /// A catch-up chunk: up to `limit` updates of clients after `after`.
+    pub fn chunk_after(&self, after: Option<&str>, limit: usize) -> Vec<Update> {
+        self.lock().store.chunk_after(after, limit)
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().store.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Registers a feed for `neighbour`. Any older feed of the same name is
+    /// returned for the caller to end: only one feed per neighbour lives, so
+    /// a neighbour that reconnects after a silent failure is served at once.
+    pub fn subscribe(&self, neighbour: &str) -> (Subscription, Vec<Arc<Outbox>>) {
         let mut inner = self.lock();
-        let (tx, rx) = mpsc::channel(queue_len.max(1));
         inner.next_feed_id += 1;
         let id = inner.next_feed_id;
+        let outbox = Arc::new(Outbox::default());
+        let (older, kept): (Vec<Feed>, Vec<Feed>) = std::mem::take(&mut inner.feeds)
+            .into_iter()
+            .partition(|f| f.neighbour == neighbour);
+        inner.feeds = kept;
         inner.feeds.push(Feed {
             id,
             neighbour: neighbour.to_string(),
-            queue: tx,
-            heard_at: Instant::now(),
+            outbox: outbox.clone(),
         });
-        Subscription {
-            id,
-            snapshot: inner.store.iter().cloned().collect(),
-            queue: rx,
-        }
+        (
+            Subscription { id, outbox },
+            older.into_iter().map(|f| f.outbox).collect(),
+        )
     }
 
-    /// The subscriber of feed `id` said something (a heartbeat, mostly).
-    pub fn heard(&self, id: u64) {
-        if let Some(feed) = self.lock().feeds.iter_mut().find(|f| f.id == id) {
-            feed.heard_at = Instant::now();
+    pub fn unsubscribe(&self, id: u64) {
+        self.lock().feeds.retain(|f| f.id != id);
+    }
+
+    /// Waits until no feed has more than `limit` updates pending: a client
+    /// that sends faster than the herd floods is not read meanwhile.
+    pub async fn room_for_more(&self, limit: usize) {
+        loop {
+            let congested = self
+                .lock()
+                .feeds
+                .iter()
+                .find(|f| f.outbox.pending_len() > limit)
+                .map(|f| f.outbox.clone());
+            let Some(outbox) = congested else {
+                return;
+            };
+            let drained = outbox.drained.notified();
+            if outbox.pending_len() <= limit {
+                continue;
+            }
+            drained.await;
         }
     }
 
@@ -198,9 +259,5 @@ impl ServerState {
     /// Changes each time `request_resync` is called.
     pub fn resync_requests(&self) -> watch::Receiver<u64> {
         self.resync.subscribe()
-    }
-
-    pub fn unsubscribe(&self, id: u64) {
-        self.lock().feeds.retain(|f| f.id != id);
     }
 }

@@ -490,7 +490,7 @@ impl Gen<'_> {
             format!("planted{c}.sim")
         };
         let send = format!(
-            "HERD AT {origin} +0.000000000 {client} {location} {}",
+            "HERD AT - {origin} +0.000000000 {client} {location} {}",
             time_text(ns, 9)
         );
         let expect = format!("? {send}");

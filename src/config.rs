@@ -64,8 +64,8 @@ impl Default for LogSettings {
 pub struct Tuning {
     /// Longest client line accepted, in bytes, line ending excluded.
     pub max_line_bytes: usize,
-    /// Most client connections a server serves at once; past it, new
-    /// connections are closed unless they are a neighbour's link.
+    /// Most client connections a server serves at once; past it, the
+    /// connection idle longest gives way to a newcomer.
     pub max_connections: usize,
     /// A connection with no byte at all for this long is closed.
     pub idle_timeout_ms: u64,
@@ -78,8 +78,8 @@ pub struct Tuning {
     /// First reconnect delay; doubles on each failure up to `backoff_max_ms`.
     pub backoff_min_ms: u64,
     pub backoff_max_ms: u64,
-    /// Updates queued for one neighbour before the link is dropped (it then
-    /// reconnects and catches up, so nothing is lost).
+    /// With `ack = "local"`: clients are not read while a neighbour has
+    /// more updates than this waiting to be sent.
     pub link_queue: usize,
     /// Deadline for one Places request, connect to last byte.
     pub places_timeout_ms: u64,

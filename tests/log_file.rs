@@ -1,0 +1,401 @@
+//! A server's log file through its public API: the documented line for
+//! every kind of event, escaping that no client text can get past, levels,
+//! rotation with its cap, and lines reaching the file while the server is
+//! quiet.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::log_lines::{self, parse};
+use common::process::scratch;
+use common::{Deadline, PATIENCE};
+use herd::clock::{FixedClock, SystemClock};
+use herd::config::LogSettings;
+use herd::log::{ServerLog, Threshold};
+use herd::observe::{Event, Level, Role, Source};
+use herd::protocol::{ClientTime, Location, PeerMessage, Skew, Update};
+use proptest::prelude::*;
+
+/// 2018-03-02T20:52:14.918963997Z
+const NOW: i128 = 1_520_023_934_918_963_997;
+
+fn open(dir: &Path, settings: &LogSettings, threshold: Threshold) -> ServerLog {
+    ServerLog::open(dir, "S", settings, threshold, Arc::new(FixedClock(NOW))).expect("open log")
+}
+
+/// Reports `events` as the server would (asking `enabled` first), closes
+/// the log and returns its lines.
+fn logged(threshold: Threshold, events: &[Event<'_>]) -> Vec<String> {
+    let dir = scratch("log-events");
+    let log = open(&dir, &LogSettings::default(), threshold);
+    let observer = log.observer();
+    for event in events {
+        if observer.enabled(event.level()) {
+            observer.event(event);
+        }
+    }
+    log.close();
+    log_lines::lines(&dir, "S")
+}
+
+fn update(client: &str, seconds: &str) -> Update {
+    Update {
+        origin: "Hands".into(),
+        skew: Skew(-99_937_523_000),
+        client: client.into(),
+        location: Location::parse("+34.068930-118.445127").unwrap(),
+        time: ClientTime::parse(seconds).unwrap(),
+    }
+}
+
+#[test]
+fn every_kind_of_event_has_its_documented_line() {
+    let new = update("kiwi", "1520023934.918963997");
+    let old = update("kiwi", "1520023000");
+    let flood = PeerMessage::Update {
+        update: new.clone(),
+        seen: vec!["Hands".into(), "Welsh".into()],
+    };
+    let events = [
+        Event::Listening {
+            role: Role::Client,
+            addr: "127.0.0.1:12001",
+        },
+        Event::Opened {
+            conn: 7,
+            role: Role::Client,
+            peer: "127.0.0.1:50312",
+        },
+        Event::ClientLine {
+            conn: 7,
+            line: b"IAMAT kiwi +34.068930-118.445127 1520023934.918963997",
+        },
+        Event::Reply {
+            conn: 7,
+            bytes: b"AT Hands -99.937523000 kiwi +34.068930-118.445127 1520023934.918963997\n",
+        },
+        Event::Invalid {
+            conn: 7,
+            error: &"unknown command \"HELLO\"",
+        },
+        Event::Closed {
+            conn: 7,
+            why: "closed by client",
+        },
+        Event::PeerSend {
+            conn: 3,
+            neighbour: "Welsh",
+            message: &flood,
+        },
+        Event::PeerRecv {
+            conn: 4,
+            neighbour: "Goloman",
+            message: &PeerMessage::Synced { count: 12 },
+        },
+        Event::PeerInvalid {
+            conn: 4,
+            neighbour: "Goloman",
+            line: b"HERD NOPE",
+            error: &"HERD NOPE",
+        },
+        Event::Stored {
+            update: &new,
+            replaced: Some(&old),
+            source: Source::Neighbour("Goloman"),
+        },
+        Event::Evicted { update: &old },
+        Event::LinkUp {
+            conn: 4,
+            neighbour: "Goloman",
+            again: true,
+        },
+        Event::LinkDown {
+            conn: 4,
+            neighbour: "Goloman",
+            why: "no heartbeat for 3500 ms",
+        },
+        Event::LinkRetry {
+            neighbour: "Goloman",
+            why: "connection refused",
+            delay_ms: 200,
+        },
+        Event::FeedUp {
+            conn: 3,
+            neighbour: "Welsh",
+        },
+        Event::FeedDown {
+            conn: 3,
+            neighbour: "Welsh",
+            why: "closed by neighbour",
+        },
+        Event::Refused {
+            conn: 9,
+            claimed: "Wel sh",
+            why: "bad proof",
+        },
+        Event::AckGaveUp {
+            neighbour: "Welsh",
+            count: 2,
+        },
+        Event::Places {
+            conn: 7,
+            status: "OK",
+            radius_m: "10000",
+            bound: 5,
+        },
+        Event::Warning {
+            message: "no HERD_SECRET: trusting loopback",
+        },
+        Event::Shutdown,
+    ];
+    let t = "2018-03-02T20:52:14.918963Z";
+    let at = "AT Hands -99.937523000 kiwi +34.068930-118.445127 1520023934.918963997";
+    let expected = [
+        format!("{t}  INFO listening role=client addr=127.0.0.1:12001"),
+        format!("{t}  INFO open conn=7 peer=127.0.0.1:50312 role=client"),
+        format!(r#"{t}  INFO recv conn=7 line="IAMAT kiwi +34.068930-118.445127 1520023934.918963997""#),
+        format!(r#"{t}  INFO send conn=7 line="{at}""#),
+        format!(r#"{t}  INFO invalid conn=7 error="unknown command \"HELLO\"""#),
+        format!(r#"{t}  INFO close conn=7 why="closed by client""#),
+        format!(r#"{t}  INFO send conn=3 peer=Welsh line="HERD {at} Hands,Welsh""#),
+        format!(r#"{t}  INFO recv conn=4 peer=Goloman line="HERD SYNCED 12""#),
+        format!(r#"{t}  INFO invalid conn=4 peer=Goloman line="HERD NOPE" error="HERD NOPE""#),
+        format!(
+            r#"{t} DEBUG stored peer=Goloman update="{at}" replaced="AT Hands -99.937523000 kiwi +34.068930-118.445127 1520023000""#
+        ),
+        format!(r#"{t}  INFO evicted update="AT Hands -99.937523000 kiwi +34.068930-118.445127 1520023000""#),
+        format!("{t}  INFO link_up conn=4 peer=Goloman again=true"),
+        format!(r#"{t}  INFO link_down conn=4 peer=Goloman why="no heartbeat for 3500 ms""#),
+        format!(r#"{t}  INFO link_retry peer=Goloman why="connection refused" delay_ms=200"#),
+        format!("{t}  INFO feed_up conn=3 peer=Welsh"),
+        format!(r#"{t}  INFO feed_down conn=3 peer=Welsh why="closed by neighbour""#),
+        format!(r#"{t}  WARN refused conn=9 claimed="Wel sh" why="bad proof""#),
+        format!("{t}  INFO ack_gave_up peer=Welsh count=2"),
+        format!(r#"{t}  INFO places conn=7 status="OK" radius_m=10000 bound=5"#),
+        format!(r#"{t}  WARN warning message="no HERD_SECRET: trusting loopback""#),
+        format!("{t}  INFO shutdown"),
+    ];
+    let lines = logged(Threshold::DEBUG, &events);
+    assert_eq!(lines, expected);
+    for (line, event) in lines.iter().zip(&events) {
+        assert_eq!(parse(line).kind, event.kind(), "{line}");
+    }
+}
+
+#[test]
+fn inter_server_messages_are_logged_exactly_as_sent() {
+    let odd = Update {
+        client: "ki\"wi\\\u{fc}".into(),
+        skew: Skew(263_873_386),
+        ..update("x", "7")
+    };
+    let messages = [
+        PeerMessage::Hello {
+            server: "Hands".into(),
+        },
+        PeerMessage::update(odd.clone()),
+        PeerMessage::Update {
+            update: odd,
+            seen: vec!["A".into(), "B".into(), "C".into()],
+        },
+        PeerMessage::Synced { count: u64::MAX },
+        PeerMessage::Ping,
+        PeerMessage::Resync,
+    ];
+    let events: Vec<Event<'_>> = messages
+        .iter()
+        .map(|message| Event::PeerSend {
+            conn: 1,
+            neighbour: "Hands",
+            message,
+        })
+        .collect();
+    let lines = logged(Threshold::DEBUG, &events);
+    assert_eq!(lines.len(), messages.len());
+    for (line, message) in lines.iter().zip(&messages) {
+        assert_eq!(
+            parse(line).get("line"),
+            Some(message.to_string().as_bytes()),
+            "{line}"
+        );
+    }
+}
+
+/// Whatever a client sends, its event is one line, with the fields of its
+/// kind and no other, and the bytes can be read back exactly.
+fn assert_unforgeable(lines: &[&[u8]]) {
+    let events: Vec<Event<'_>> = lines
+        .iter()
+        .map(|line| Event::ClientLine { conn: 5, line })
+        .collect();
+    let logged = logged(Threshold::INFO, &events);
+    assert_eq!(logged.len(), lines.len(), "{logged:#?}");
+    for (text, sent) in logged.iter().zip(lines) {
+        let line = parse(text);
+        assert_eq!(
+            (line.kind.as_str(), line.keys()),
+            ("recv", vec!["conn", "line"]),
+            "{text}"
+        );
+        assert_eq!(line.get("line"), Some(*sent), "{text}");
+    }
+}
+
+#[test]
+fn a_client_cannot_forge_a_line_or_a_field() {
+    assert_unforgeable(&[
+        b"IAMAT a +1+1 1\n2018-03-02T20:52:14.918963Z  INFO recv conn=1 line=\"IAMAT forged\"",
+        b"x\" conn=99 line=\"spoofed",
+        b"\\\" why=\"\\",
+        b"\r\x0b\x0c\t\x00\x1b[2J\x7f\xff\xfe\xc3\xbc \xe2\x80\xa8",
+        b"",
+    ]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn any_bytes_are_one_line_read_back_exactly(
+        lines in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 1..40)
+    ) {
+        let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        assert_unforgeable(&lines);
+    }
+}
+
+#[test]
+fn heartbeats_and_store_changes_only_at_debug() {
+    let stored = update("kiwi", "1");
+    let events = [
+        Event::PeerSend {
+            conn: 1,
+            neighbour: "Hands",
+            message: &PeerMessage::Ping,
+        },
+        Event::PeerRecv {
+            conn: 2,
+            neighbour: "Hands",
+            message: &PeerMessage::Ping,
+        },
+        Event::Stored {
+            update: &stored,
+            replaced: None,
+            source: Source::Client(3),
+        },
+        Event::ClientLine {
+            conn: 3,
+            line: b"IAMAT kiwi +34.068930-118.445127 1",
+        },
+    ];
+    let kinds = |lines: Vec<String>| -> Vec<String> { lines.iter().map(|l| parse(l).kind).collect() };
+    assert_eq!(kinds(logged(Threshold::INFO, &events)), ["recv"]);
+    assert_eq!(
+        kinds(logged(Threshold::DEBUG, &events)),
+        ["send", "recv", "stored", "recv"]
+    );
+    assert_eq!(kinds(logged(Threshold::OFF, &events)), Vec::<String>::new());
+
+    // Callers can skip building events nobody reads, and an event passed
+    // on anyway is still filtered.
+    let dir = scratch("log-enabled");
+    let log = open(&dir, &LogSettings::default(), Threshold::INFO);
+    let observer = log.observer();
+    assert!(!observer.enabled(Level::Debug));
+    assert!(observer.enabled(Level::Info) && observer.enabled(Level::Warn));
+    observer.event(&events[0]);
+    log.close();
+    assert_eq!(log_lines::lines(&dir, "S"), Vec::<String>::new());
+}
+
+#[test]
+fn rotation_keeps_every_line_and_each_file_under_its_cap() {
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 2_000;
+    let lines_of = |max_files: usize, max_file_bytes: u64| {
+        let dir = scratch(&format!("log-rotate-{max_files}"));
+        let settings = LogSettings {
+            max_file_bytes,
+            max_files,
+            ..LogSettings::default()
+        };
+        let log = open(&dir, &settings, Threshold::INFO);
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let observer = log.observer();
+                s.spawn(move || {
+                    for i in 0..PER_THREAD {
+                        let line = format!("IAMAT t{t}-{i} +34.068930-118.445127 1");
+                        observer.event(&Event::ClientLine {
+                            conn: t as u64,
+                            line: line.as_bytes(),
+                        });
+                    }
+                });
+            }
+        });
+        log.close();
+        let files = log_lines::files(&dir, "S");
+        for file in &files {
+            let size = std::fs::metadata(file).expect("log file").len();
+            assert!(size <= max_file_bytes, "{} holds {size} bytes", file.display());
+        }
+        (files.len(), log_lines::lines(&dir, "S"))
+    };
+
+    // Room for everything: across the rotation boundaries, every line is
+    // there once, whole, and each thread's lines in the order it sent them.
+    let (files, lines) = lines_of(1_000, 16 << 10);
+    assert!(files > 10, "only {files} files: nothing was rotated");
+    assert_eq!(runs(&lines), [Some((0, PER_THREAD)); THREADS]);
+
+    // Two rotated files kept: at most three files; what is left of each
+    // thread's lines is its last ones, with no gap.
+    let (files, lines) = lines_of(2, 16 << 10);
+    assert_eq!(files, 3);
+    let runs = runs(&lines);
+    assert!(lines.len() < THREADS * PER_THREAD, "nothing was deleted");
+    for run in runs.iter().flatten() {
+        assert_eq!(run.1, PER_THREAD, "{runs:?}");
+    }
+
+    /// Per thread, the first and one past the last number among `lines`,
+    /// which must run without a gap.
+    fn runs(lines: &[String]) -> [Option<(usize, usize)>; THREADS] {
+        let mut runs = [None; THREADS];
+        for line in lines {
+            let text = parse(line).text("line");
+            let id = text.split(' ').nth(1).expect("a client id");
+            let (t, i) = id[1..].split_once('-').expect("t<thread>-<i>");
+            let (t, i): (usize, usize) = (t.parse().unwrap(), i.parse().unwrap());
+            let run: &mut Option<(usize, usize)> = &mut runs[t];
+            let (first, end) = run.get_or_insert((i, i));
+            assert_eq!(i, *end, "thread {t}'s lines from {first} on: {line}");
+            *end += 1;
+        }
+        runs
+    }
+}
+
+#[tokio::test]
+async fn a_quiet_servers_line_reaches_the_file_without_closing() {
+    let dir = scratch("log-quiet");
+    let log = ServerLog::open(
+        &dir,
+        "S",
+        &LogSettings::default(),
+        Threshold::INFO,
+        Arc::new(SystemClock),
+    )
+    .expect("open log");
+    log.observer().event(&Event::Shutdown);
+    let deadline = Deadline::after(PATIENCE, "the line is in the file");
+    while !std::fs::read_to_string(log.path())
+        .unwrap_or_default()
+        .contains(" shutdown\n")
+    {
+        deadline.tick().await;
+    }
+    log.close();
+}

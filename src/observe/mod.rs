@@ -1,6 +1,6 @@
 //! What a server does, as typed events, through one seam of its
 //! environment (`ServerEnv::observer`). The log file is one observer
-//! (src/log.rs), the simulator's recorder another: nothing downstream has
+//! (src/log/), the simulator's recorder another: nothing downstream has
 //! to parse text to learn what happened.
 //!
 //! Events borrow what they describe, so reporting one costs no allocation;

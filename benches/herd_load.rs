@@ -81,6 +81,7 @@ struct Outcome {
     counted: u64,
     window: Duration,
     log_bytes: u64,
+    log_lines: u64,
     interrupted: bool,
 }
 
@@ -119,11 +120,11 @@ fn run(binary: &Path, settings: &Settings, rt: &tokio::runtime::Runtime) -> Outc
         let status = server.wait(PATIENCE);
         assert!(status.success(), "exited {status:?}: {}", server.stderr());
     }
-    outcome.log_bytes = std::fs::read_dir(&logs)
-        .expect("log dir")
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum();
+    for file in std::fs::read_dir(&logs).expect("log dir").filter_map(|e| e.ok()) {
+        let text = std::fs::read(file.path()).expect("log file");
+        outcome.log_bytes += text.len() as u64;
+        outcome.log_lines += text.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     outcome
 }
@@ -211,6 +212,7 @@ fn main() {
             total.counted += outcome.counted;
             total.window += outcome.window;
             total.log_bytes += outcome.log_bytes;
+            total.log_lines += outcome.log_lines;
         }
     }
 
@@ -226,21 +228,45 @@ fn main() {
     );
     println!();
     println!(
-        "{:<24} {:>12} {:>18} {:>10}",
-        "binary", "requests/s", "log bytes/update", "log MB"
+        "{:<16} {:>11} {:>13} {:>13} {:>10} {:>8}",
+        "binary", "requests/s", "log bytes", "log lines", "log bytes", "log MB"
+    );
+    println!(
+        "{:<16} {:>11} {:>13} {:>13} {:>10}",
+        "", "", "per update", "per update", "per line"
     );
     let figures = |o: &Outcome| {
-        let per_second = o.counted as f64 / o.window.as_secs_f64();
-        (per_second, o.log_bytes as f64 / o.updates.max(1) as f64)
+        let updates = o.updates.max(1) as f64;
+        [
+            o.counted as f64 / o.window.as_secs_f64(),
+            o.log_bytes as f64 / updates,
+            o.log_lines as f64 / updates,
+            o.log_bytes as f64 / o.log_lines.max(1) as f64,
+        ]
     };
-    let (base_rps, base_bytes) = figures(&totals[0]);
+    let base = figures(&totals[0]);
     for ((label, _), total) in settings.binaries.iter().zip(&totals) {
-        let (rps, bytes) = figures(total);
+        let f = figures(total);
         println!(
-            "{label:<24} {rps:>12.0} {bytes:>18.0} {:>10.1}   ({:.2}x requests/s, {:.2}x log bytes/update)",
-            total.log_bytes as f64 / 1e6,
-            rps / base_rps,
-            bytes / base_bytes
+            "{label:<16} {:>11.0} {:>13.0} {:>13.2} {:>10.1} {:>8.1}",
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            total.log_bytes as f64 / 1e6
         );
+        if f != base {
+            let ratios: Vec<String> = f
+                .iter()
+                .zip(base)
+                .map(|(f, b)| format!("{:.2}x", f / b))
+                .collect();
+            println!(
+                "{:<16} {:>11} {:>13} {:>13} {:>10}",
+                "  / first", ratios[0], ratios[1], ratios[2], ratios[3]
+            );
+        }
     }
+    println!("(flooding sends each update over each link at most once per direction; under load a");
+    println!("neighbour that falls behind catches up from a snapshot, so lines per update vary)");
 }

@@ -1,7 +1,7 @@
 //! Log files of running servers: the `herd` binary under a burst of
 //! IAMATs logs every line it received and sent, none dropped, by the time
-//! SIGTERM has stopped it; and two linked servers log heartbeats and store
-//! changes only at debug.
+//! SIGTERM has stopped it, and refuses a level it cannot read; two linked
+//! servers log heartbeats and store changes only at debug.
 
 mod common;
 
@@ -93,6 +93,22 @@ fn every_iamat_of_a_burst_and_every_reply_is_in_the_log() {
     assert!(
         !lines.iter().any(|l| l.kind == "stored"),
         "RUST_LOG=herd=info did not win over [log] level = \"debug\""
+    );
+}
+
+#[test]
+fn a_bad_level_is_one_error_line() {
+    let output = herd()
+        .args(["serve", "--all", "--places", "fake"])
+        .env("RUST_LOG", "herd=loud")
+        .output()
+        .expect("run herd");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.lines().count() == 1
+            && stderr.starts_with("error: RUST_LOG = \"herd=loud\" is not a log level"),
+        "{stderr}"
     );
 }
 

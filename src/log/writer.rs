@@ -20,7 +20,7 @@ pub(crate) struct Shared {
     lines: Condvar,
     /// Events wait here while the buffer is full.
     room: Condvar,
-    /// A full buffer: events wait past it.
+    /// Events wait while this many bytes are pending.
     buffer_bytes: usize,
     /// A batch this big is written at once, without waiting for `FLUSH_MS`.
     batch_bytes: usize,
@@ -29,8 +29,7 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Pending {
     lines: Vec<u8>,
-    /// Kept here so that every line is stamped under the same lock that
-    /// orders it: timestamps never go backwards in the file.
+    /// Kept here so that lines are stamped in the order of the file.
     stamp: Stamp,
     closing: bool,
     /// The writer thread has ended (after closing, or if it panicked).

@@ -9,7 +9,8 @@ use chrono::{DateTime, Datelike, Timelike};
 /// `"` and `\` as itself; tab, CR and LF as `\t`, `\r`, `\n`; `"` and `\`
 /// as `\"` and `\\`; every other byte as `\xNN`. The result holds no line
 /// break and no bare quote, so a value can neither end its line nor its
-/// quotes early.
+/// quotes early. (std's `escape_ascii` also escapes `'`, and goes through
+/// `core::fmt` a byte at a time even when nothing needs escaping.)
 pub(crate) fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     escape_with(out, bytes, |b| b != b'"' && b != b'\\');
 }

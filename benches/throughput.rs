@@ -9,8 +9,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use herd::config::HerdConfig;
-use herd::local::LocalHerd;
+use herd::clock::SystemClock;
+use herd::config::{HerdConfig, LogSettings};
+use herd::local::{LocalHerd, Observers};
+use herd::log::{ServerLog, Threshold};
+use herd::observe::SharedObserver;
 use herd::places::FakePlaces;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -141,10 +144,16 @@ fn solo_herd() -> HerdConfig {
     HerdConfig::from_toml("[[server]]\nname = \"Solo\"\nport = 0\n", "bench").expect("valid herd")
 }
 
-async fn measure_herd() -> Load {
-    let herd = LocalHerd::start(&solo_herd(), Arc::new(FakePlaces))
-        .await
-        .expect("start");
+/// One server, its events to `observer` (the `tracing` one when `None`).
+async fn measure_herd(observer: Option<SharedObserver>) -> Load {
+    let herd = match observer {
+        Some(observer) => {
+            let observers: Observers = Arc::new(move |_| observer.clone());
+            LocalHerd::start_observed(&solo_herd(), Arc::new(FakePlaces), observers).await
+        }
+        None => LocalHerd::start(&solo_herd(), Arc::new(FakePlaces)).await,
+    }
+    .expect("start");
     let load = bounded(drive(herd.addr("Solo"))).await;
     herd.shutdown().await;
     load
@@ -241,19 +250,25 @@ fn main() {
     let echo_addr = rt.block_on(echo_server());
     for _ in 0..ROUNDS {
         echo.pool(rt.block_on(bounded(drive(echo_addr))));
-        quiet.pool(rt.block_on(measure_herd()));
+        quiet.pool(rt.block_on(measure_herd(None)));
     }
     let times = propagation(&rt);
-    // Last, as the binary runs: every line received and sent logged to a
-    // file. A global subscriber cannot be removed again, hence the order.
+    // As the binary runs: every line received and sent logged to a file.
     let log_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-logs");
     let _ = std::fs::remove_dir_all(&log_dir);
-    let (dispatch, guard) = herd::log::server_log(&log_dir, "Solo").expect("log file");
-    tracing::dispatcher::set_global_default(dispatch).expect("first subscriber");
+    let settings = LogSettings::default();
+    let log = ServerLog::open(
+        &log_dir,
+        "Solo",
+        &settings,
+        Threshold::INFO,
+        Arc::new(SystemClock),
+    )
+    .expect("log file");
     for _ in 0..ROUNDS {
-        logged.pool(rt.block_on(measure_herd()));
+        logged.pool(rt.block_on(measure_herd(Some(log.observer()))));
     }
-    drop(guard);
+    log.close();
     let log_bytes = std::fs::metadata(log_dir.join("Solo.log")).map_or(0, |m| m.len());
     let _ = std::fs::remove_dir_all(&log_dir);
 

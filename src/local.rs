@@ -14,13 +14,17 @@ use tokio::task::JoinHandle;
 use crate::clock::SystemClock;
 use crate::config::HerdConfig;
 use crate::net::TokioNet;
-use crate::observe::TracingObserver;
+use crate::observe::{SharedObserver, TracingObserver};
 use crate::places::Places;
 use crate::server::{self, ServerEnv, ServerError, ServerState};
+
+/// The observer each server (by name) reports to.
+pub type Observers = Arc<dyn Fn(&str) -> SharedObserver + Send + Sync>;
 
 pub struct LocalHerd {
     pub herd: Arc<HerdConfig>,
     places: Arc<dyn Places>,
+    observers: Observers,
     running: BTreeMap<String, Running>,
 }
 
@@ -35,6 +39,16 @@ impl LocalHerd {
     /// each (the template's hosts and ports are replaced; links and tuning
     /// are kept).
     pub async fn start(template: &HerdConfig, places: Arc<dyn Places>) -> io::Result<Self> {
+        let tracing: Observers = Arc::new(|_| Arc::new(TracingObserver::default()));
+        Self::start_observed(template, places, tracing).await
+    }
+
+    /// `start`, with each server's events going to `observers(name)`.
+    pub async fn start_observed(
+        template: &HerdConfig,
+        places: Arc<dyn Places>,
+        observers: Observers,
+    ) -> io::Result<Self> {
         let mut herd = template.clone();
         let mut listeners = Vec::new();
         for spec in &mut herd.servers {
@@ -46,6 +60,7 @@ impl LocalHerd {
         let mut local = Self {
             herd: Arc::new(herd),
             places,
+            observers,
             running: BTreeMap::new(),
         };
         for (name, listener) in listeners {
@@ -58,7 +73,7 @@ impl LocalHerd {
         let state = ServerState::new(name, self.herd.clone());
         let (stop, mut stopped) = watch::channel(false);
         let mut env = ServerEnv::new(TokioNet, Arc::new(SystemClock), self.places.clone());
-        env.observer = Arc::new(TracingObserver::default());
+        env.observer = (self.observers)(name);
         env.seed = self.running.len() as u64;
         let shutdown = async move {
             let _ = stopped.wait_for(|&s| s).await;

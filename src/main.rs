@@ -11,12 +11,11 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tracing::instrument::WithSubscriber;
 
 use herd::clock::SystemClock;
 use herd::config::HerdConfig;
+use herd::log::{ServerLog, Threshold};
 use herd::net::TokioNet;
-use herd::observe::TracingObserver;
 use herd::places::{self, Backend, ReqwestClient, API_KEY_ENV};
 use herd::server::{self, Secret, ServerEnv, ServerState, SECRET_ENV};
 use rand::TryRngCore;
@@ -115,6 +114,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     let places = build_places(&args, &herd)?;
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let threshold = Threshold::choose(&herd.log.level, rust_log.as_deref())?;
+    // Warned only once everything else checked out: an error stays one line.
     let secret = Secret::from_env();
     if secret.is_none() {
         eprintln!(
@@ -125,20 +127,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let (stop, stopped) = watch::channel(false);
     let mut servers = JoinSet::new();
-    let mut log_guards = Vec::new();
+    let mut logs = Vec::new();
     for name in &names {
-        let (dispatch, guard) = herd::log::server_log(&args.log_dir, name)
+        let log = ServerLog::open(&args.log_dir, name, &herd.log, threshold, Arc::new(SystemClock))
             .with_context(|| format!("cannot open the log file in {}", args.log_dir.display()))?;
-        log_guards.push(guard);
         let spec = herd.server(name).expect("checked above");
         eprintln!(
             "{name}: serving on {}:{}, log {}",
             spec.host,
             spec.port,
-            args.log_dir.join(format!("{name}.log")).display()
+            log.path().display()
         );
         let mut env = ServerEnv::new(TokioNet, Arc::new(SystemClock), places.clone());
-        env.observer = Arc::new(TracingObserver::default());
+        env.observer = log.observer();
+        logs.push(log);
         env.secret = secret.clone();
         // Handshake nonces must be unpredictable: seed from the OS.
         env.seed = rand::rngs::OsRng
@@ -149,7 +151,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             let _ = stopped.wait_for(|&s| s).await;
         };
         let state = ServerState::new(name, herd.clone());
-        servers.spawn(server::run(state, env, shutdown).with_subscriber(dispatch));
+        servers.spawn(server::run(state, env, shutdown));
     }
 
     // Stop on Ctrl-C (or SIGTERM), or as soon as any server fails.
@@ -165,7 +167,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             result = flatten(done);
         }
     }
-    drop(log_guards);
+    // Every server has stopped: what they logged goes to disk before exit.
+    logs.into_iter().for_each(ServerLog::close);
     result
 }
 

@@ -2,37 +2,29 @@
 //! errors, and a real two-server herd served, used, stopped with SIGTERM,
 //! and read back from its log files.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::process::{connect, free_ports, herd, scratch, Running, PATIENCE};
 use herd::config::HerdConfig;
-
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn herd() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_herd"));
-    // The binary would pick Google when a key is around; these tests are offline.
-    command.env_remove("GOOGLE_PLACES_API_KEY");
-    command
-}
 
 fn run(args: &[&str]) -> Output {
     herd().args(args).output().expect("run herd")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+fn serve(args: &[&str]) -> Command {
+    let mut command = herd();
+    command.args(args);
+    command
 }
 
-/// A fresh directory of this test's own under cargo's scratch space.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
 }
 
 fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
@@ -148,7 +140,7 @@ fn a_port_in_use_is_an_error_naming_the_server() {
         "herd.toml",
         &format!("[[server]]\nname = \"Busy\"\nport = {port}\n"),
     );
-    let mut child = Running::spawn(&[
+    let mut child = Running::spawn(serve(&[
         "serve",
         "--all",
         "--places",
@@ -157,7 +149,7 @@ fn a_port_in_use_is_an_error_naming_the_server() {
         config.to_str().unwrap(),
         "--log-dir",
         dir.to_str().unwrap(),
-    ]);
+    ]));
     let status = child.wait(PATIENCE);
     assert!(!status.success());
     let stderr = child.stderr();
@@ -168,87 +160,13 @@ fn a_port_in_use_is_an_error_naming_the_server() {
     );
 }
 
-/// A `herd serve` child that is killed if the test ends early.
-struct Running {
-    child: Option<Child>,
-    stderr: Option<String>,
-}
-
-impl Running {
-    fn spawn(args: &[&str]) -> Self {
-        let child = herd()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn herd");
-        Self {
-            child: Some(child),
-            stderr: None,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    fn wait(&mut self, patience: Duration) -> ExitStatus {
-        let start = Instant::now();
-        let child = self.child.as_mut().expect("running");
-        loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                let mut stderr = String::new();
-                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-                self.stderr = Some(stderr);
-                self.child = None;
-                return status;
-            }
-            assert!(
-                start.elapsed() < patience,
-                "herd still running after {patience:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn stderr(&self) -> &str {
-        self.stderr.as_deref().expect("exited")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Ports free a moment ago. Another process could take one before the
-/// herd binds it; the test would then fail loudly at startup, not wrongly.
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
-}
-
 struct Client {
     reader: BufReader<TcpStream>,
 }
 
 impl Client {
     fn connect(port: u16) -> Self {
-        let start = Instant::now();
-        let stream = loop {
-            match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(stream) => break stream,
-                Err(e) => assert!(start.elapsed() < PATIENCE, "nothing listens on {port}: {e}"),
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let stream = connect(port);
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
         Self {
             reader: BufReader::new(stream),
@@ -289,7 +207,7 @@ fn serve_all_runs_the_herd_until_sigterm_and_logs_every_line() {
             ports[0], ports[1]
         ),
     );
-    let mut herd = Running::spawn(&[
+    let mut herd = Running::spawn(serve(&[
         "serve",
         "--all",
         "--config",
@@ -298,7 +216,7 @@ fn serve_all_runs_the_herd_until_sigterm_and_logs_every_line() {
         "fake",
         "--log-dir",
         logs.to_str().unwrap(),
-    ]);
+    ]));
 
     let mut left = Client::connect(ports[0]);
     let at = left.ask(b"IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1520023934.918963997");

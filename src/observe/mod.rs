@@ -1,6 +1,6 @@
 //! What a server does, as typed events, through one seam of its
 //! environment (`ServerEnv::observer`). The log file is one observer
-//! (src/log.rs), the simulator's recorder another: nothing downstream has
+//! (src/log/), the simulator's recorder another: nothing downstream has
 //! to parse text to learn what happened.
 //!
 //! Events borrow what they describe, so reporting one costs no allocation;
@@ -28,8 +28,8 @@ pub enum Role {
     Link,
 }
 
-/// How much an event matters; heartbeats are `Debug`, everything else `Info`
-/// or above.
+/// How much an event matters; heartbeats and store changes are `Debug`,
+/// everything else `Info` or above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Debug,
@@ -138,7 +138,7 @@ pub enum Event<'a> {
 }
 
 impl Event<'_> {
-    /// Heartbeats are debug; warnings warn; the rest is info.
+    /// Heartbeats and store changes are debug; warnings warn; the rest is info.
     pub fn level(&self) -> Level {
         match self {
             Event::PeerRecv { message, .. } | Event::PeerSend { message, .. }
@@ -146,6 +146,7 @@ impl Event<'_> {
             {
                 Level::Debug
             }
+            Event::Stored { .. } => Level::Debug,
             Event::Warning { .. } | Event::Refused { .. } => Level::Warn,
             _ => Level::Info,
         }

@@ -1,5 +1,5 @@
 //! Events as `tracing` events with target `herd` and a `kind` field, the
-//! form the log file and the simulator's trace have read so far.
+//! form the simulator's trace reads (the log file has its own observer, src/log/).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

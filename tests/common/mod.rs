@@ -1,6 +1,10 @@
 //! Helpers shared by the socket tests: a herd with short timings, a line
-//! client whose every read is bounded, and a poller for "eventually" checks.
+//! client whose every read is bounded, a poller for "eventually" checks,
+//! and real `herd` processes (`process`).
 #![allow(dead_code)]
+
+pub mod log_lines;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,153 @@
+//! Reading log files back the way an operator's tool would, written from
+//! the documented format (docs/protocol.md, "Log files"), not from the
+//! code that writes them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// One line: `STAMP LEVEL KIND key=value ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub stamp: String,
+    pub level: String,
+    pub kind: String,
+    /// Values unescaped, quoted or not.
+    pub fields: Vec<(String, Vec<u8>)>,
+}
+
+impl Parsed {
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    pub fn text(&self, key: &str) -> String {
+        String::from_utf8_lossy(self.get(key).unwrap_or_default()).into_owned()
+    }
+
+    pub fn keys(&self) -> Vec<&str> {
+        self.fields.iter().map(|(k, _)| k.as_str()).collect()
+    }
+}
+
+/// Splits a line into its parts; panics, naming the line, if it is not in
+/// the documented format.
+pub fn parse(line: &str) -> Parsed {
+    let bad = |why: &str| -> ! { panic!("{why} in log line {line:?}") };
+    if !line.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        bad("a byte that is not printable ASCII");
+    }
+    let (stamp, rest) = line.split_once(' ').unwrap_or_else(|| bad("no level"));
+    // The level is padded to five characters.
+    let rest = rest.trim_start();
+    let (level, rest) = rest.split_once(' ').unwrap_or_else(|| bad("no kind"));
+    let (kind, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    if stamp.len() != 27 || !stamp.ends_with('Z') || stamp.as_bytes()[10] != b'T' {
+        bad("no RFC 3339 UTC timestamp with microseconds");
+    }
+    let mut fields = Vec::new();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=').unwrap_or_else(|| bad("a field without ="));
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            bad("a bad field name");
+        }
+        let (raw, after) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = closing_quote(quoted).unwrap_or_else(|| bad("an unclosed quote"));
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            after.split_at(after.find(' ').unwrap_or(after.len()))
+        };
+        let rest_after = match after.strip_prefix(' ') {
+            Some(a) => a,
+            None if after.is_empty() => after,
+            None => bad("no space after a value"),
+        };
+        fields.push((key.to_string(), unescape(raw)));
+        rest = rest_after;
+    }
+    Parsed {
+        stamp: stamp.to_string(),
+        level: level.to_string(),
+        kind: kind.to_string(),
+        fields,
+    }
+}
+
+/// The index of the first `"` not escaped by a backslash.
+fn closing_quote(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+pub fn unescape(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'n') => out.push(b'\n'),
+            Some(b'r') => out.push(b'\r'),
+            Some(b't') => out.push(b'\t'),
+            Some(b'"') => out.push(b'"'),
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'x') => {
+                let hex = text.get(i + 2..i + 4).expect("two hex digits after \\x");
+                out.push(u8::from_str_radix(hex, 16).expect("hex digits"));
+                i += 2;
+            }
+            other => panic!("unknown escape \\{other:?} in {text:?}"),
+        }
+        i += 2;
+    }
+    out
+}
+
+/// The live file and the rotated ones of `server`, oldest first.
+pub fn files(dir: &Path, server: &str) -> Vec<PathBuf> {
+    let live = dir.join(format!("{server}.log"));
+    let mut rotated: Vec<(u32, PathBuf)> = std::fs::read_dir(dir)
+        .expect("log dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n = name.strip_prefix(&format!("{server}.log."))?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    rotated.sort();
+    rotated.reverse();
+    let mut all: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
+    all.push(live);
+    all
+}
+
+/// Every line of `server`'s log, across its rotated files, oldest first.
+/// Each file must end with a whole line.
+pub fn lines(dir: &Path, server: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for path in files(dir, server) {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "{} ends mid-line",
+            path.display()
+        );
+        lines.extend(text.lines().map(str::to_string));
+    }
+    lines
+}

@@ -191,8 +191,8 @@ struct Dump {
     sent: u64,
 }
 
-/// Writes the catch-up dump and the outbox, newest traffic first, a bounded
-/// batch per write, with a deadline per write rather than per dump.
+/// Writes the outbox and the catch-up dump, a bounded batch of each per
+/// write, with a deadline per write rather than per dump.
 async fn write_side<S: Stream>(
     ctx: &Ctx,
     writer: &mut PeerWriter<S>,
@@ -216,25 +216,25 @@ async fn write_side<S: Stream>(
                 seen: f.seen.to_vec(),
             })
             .collect();
-        if messages.is_empty() {
-            if let Some(d) = &mut dump {
-                let updates = if crate::bug!(ctx.bugs, NoReconciliation) {
-                    Vec::new()
-                } else {
-                    ctx.state.chunk_after(d.after.as_deref(), chunk)
-                };
-                let last = updates.len() < chunk;
-                d.after = updates.last().map(|u| u.client.clone());
-                d.sent += updates.len() as u64;
-                messages.extend(updates.into_iter().map(PeerMessage::update));
-                if last {
-                    messages.push(PeerMessage::Synced { count: d.sent });
-                    dump = None;
-                }
-            } else if resync.asked.swap(false, Ordering::Relaxed) {
-                dump = Some(Dump { after: None, sent: 0 });
-                continue;
+        // A dump chunk rides along with every batch, so a dump finishes
+        // however busy the feed is.
+        if let Some(d) = &mut dump {
+            let updates = if crate::bug!(ctx.bugs, NoReconciliation) {
+                Vec::new()
+            } else {
+                ctx.state.chunk_after(d.after.as_deref(), chunk)
+            };
+            let last = updates.len() < chunk;
+            d.after = updates.last().map(|u| u.client.clone());
+            d.sent += updates.len() as u64;
+            messages.extend(updates.into_iter().map(PeerMessage::update));
+            if last {
+                messages.push(PeerMessage::Synced { count: d.sent });
+                dump = None;
             }
+        } else if messages.is_empty() && resync.asked.swap(false, Ordering::Relaxed) {
+            dump = Some(Dump { after: None, sent: 0 });
+            continue;
         }
         if !messages.is_empty() {
             if let Err(why) = writer.send(ctx, &messages, ctx.dead_after()).await {

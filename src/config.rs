@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::Path;
-use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
+
+use crate::protocol::ClientLimits;
 
 /// The herd of SPEC.md §1, as a config file would spell it.
 pub const DEFAULT_HERD_TOML: &str = include_str!("default_herd.toml");
@@ -145,8 +146,12 @@ impl Default for Tuning {
 }
 
 impl Tuning {
-    pub fn ms(value: u64) -> Duration {
-        Duration::from_millis(value)
+    /// The limits a parsed client command is checked against.
+    pub fn client_limits(&self) -> ClientLimits {
+        ClientLimits {
+            max_client_id_bytes: self.max_client_id_bytes,
+            max_future_ms: self.max_future_ms,
+        }
     }
 }
 

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::fake::FakePlaces;
-use super::http::HttpClient;
-use super::legacy::LegacyPlaces;
-use super::new_api::NewPlaces;
-use super::Places;
+use super::transport::HttpClient;
+use super::{LegacyPlaces, NewPlaces, Places};
 
 /// Where the key comes from: an environment variable, never a flag (a flag
 /// shows in `ps` and in shell history) and never the herd file.
@@ -65,7 +63,7 @@ pub enum PlacesSetupError {
     MissingKey(Backend),
     #[error("unknown Places back end {0:?}: expected one of fake, google, google-legacy")]
     UnknownBackend(String),
-    #[error("Places base URL {0:?} must start with http:// or https://")]
+    #[error("Places base URL {0:?} must be an http:// or https:// URL")]
     BadBaseUrl(String),
 }
 
@@ -81,7 +79,9 @@ pub fn build(
         return Ok(Arc::new(FakePlaces));
     }
     if let Some(url) = &base_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        let uri = url.parse::<http::Uri>();
+        let web = uri.is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+        if !web || url.contains('?') {
             return Err(PlacesSetupError::BadBaseUrl(url.clone()));
         }
     }
@@ -98,7 +98,7 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::places::http::{HttpFuture, HttpRequest};
+    use crate::places::transport::{HttpFuture, HttpRequest};
 
     struct NoNetwork;
 
@@ -131,15 +131,22 @@ mod tests {
 
     #[test]
     fn base_urls_must_be_http() {
-        let err = build(
-            Backend::Google,
-            Some("k".into()),
-            Some("places.example".into()),
-            http(),
-        )
-        .err()
-        .unwrap();
-        assert_eq!(err, PlacesSetupError::BadBaseUrl("places.example".into()));
+        for bad in [
+            "places.example",
+            "ftp://places.example",
+            "http://",
+            "http://a b",
+            "http://x/?q=1",
+        ] {
+            let err = build(Backend::Google, Some("k".into()), Some(bad.into()), http()).err();
+            assert_eq!(err, Some(PlacesSetupError::BadBaseUrl(bad.into())), "{bad}");
+        }
+        for good in ["http://127.0.0.1:8080", "https://proxy.example/places/"] {
+            assert!(
+                build(Backend::Google, Some("k".into()), Some(good.into()), http()).is_ok(),
+                "{good}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use strum::VariantNames;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::instrument::WithSubscriber;
@@ -56,7 +57,7 @@ struct ServeArgs {
     config: Option<PathBuf>,
     /// Places back end. Default: `google` when GOOGLE_PLACES_API_KEY is set, else `fake`.
     #[arg(long, value_name = "BACKEND",
-          value_parser = PossibleValuesParser::new(Backend::NAMES).try_map(|s| s.parse::<Backend>()))]
+          value_parser = PossibleValuesParser::new(Backend::VARIANTS).try_map(|s| s.parse::<Backend>()))]
     places: Option<Backend>,
     /// Base URL for the Google back ends (to point them at a mock or proxy).
     #[arg(long, value_name = "URL")]

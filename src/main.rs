@@ -81,7 +81,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Config { config } => {
-            print!("{}", load_herd(config.as_ref())?.to_toml());
+            let herd = load_herd(config.as_ref())?;
+            print!("{}", herd.to_toml().context("cannot write the herd as TOML")?);
             Ok(())
         }
         Command::Serve(args) => {

@@ -150,30 +150,32 @@ pub(crate) fn span_of(text: &str, fields: &[&str]) -> Option<Span<usize>> {
     fields.iter().find_map(|f| find(f)).or_else(|| find(table))
 }
 
-/// The dotted name of the innermost setting whose key or value covers
-/// `offset` (`tuning.heartbeat_ms`, `server.port`), to name it in a parse
-/// error. A table's span is only its header, so every table is searched.
-pub(crate) fn field_at(text: &str, offset: usize) -> Option<String> {
-    fn search(table: &DeTable, offset: usize, path: &mut Vec<String>) -> bool {
+/// The dotted name of the setting or table whose key or value is exactly
+/// `span` (`tuning.heartbeat_ms`, `server.port`, `server`), to name it in
+/// a parse error. A table's span is only its header, so every table is
+/// searched.
+pub(crate) fn field_at(text: &str, span: &Span<usize>) -> Option<String> {
+    fn search(table: &DeTable, span: &Span<usize>, path: &mut Vec<String>) -> bool {
         for (key, value) in table.iter() {
             path.push(key.get_ref().to_string());
-            let inside = match value.get_ref() {
-                DeValue::Table(table) => search(table, offset, path),
-                DeValue::Array(items) => items
-                    .iter()
-                    .any(|i| matches!(i.get_ref(), DeValue::Table(t) if search(t, offset, path))),
-                _ => false,
-            };
-            if inside || key.span().contains(&offset) || value.span().contains(&offset) {
+            if key.span() == *span || found_in(value, span, path) {
                 return true;
             }
             path.pop();
         }
         false
     }
+    fn found_in(value: &Spanned<DeValue>, span: &Span<usize>, path: &mut Vec<String>) -> bool {
+        value.span() == *span
+            || match value.get_ref() {
+                DeValue::Table(table) => search(table, span, path),
+                DeValue::Array(items) => items.iter().any(|item| found_in(item, span, path)),
+                _ => false,
+            }
+    }
     let root = DeTable::parse(text).ok()?;
     let mut path = Vec::new();
-    search(root.get_ref(), offset, &mut path).then(|| path.join("."))
+    search(root.get_ref(), span, &mut path).then(|| path.join("."))
 }
 
 #[cfg(test)]
@@ -267,16 +269,21 @@ mod tests {
 
     #[test]
     fn parse_errors_can_name_their_field() {
-        let text = "links = []\n[[server]]\nname = \"A\"\nport = 1\n\n[[server]]\nname = \"B\"\nport = \"x\"\n\n[tuning]\nheartbeat_ms = \"x\"\n";
-        let offset = |needle: &str| text.rfind(needle).unwrap();
+        let text = "links = [[\"A\", \"B\"]]\n[[server]]\nname = \"A\"\nport = 1\n\n[[server]]\nname = \"B\"\nport = \"x\"\n\n[tuning]\nheartbeat_ms = \"x\"\n";
+        let at = |needle: &str, nth: usize| {
+            let start = text.match_indices(needle).nth(nth).unwrap().0;
+            field_at(text, &(start..start + needle.len()))
+        };
+        assert_eq!(at("\"x\"", 0).as_deref(), Some("server.port"));
+        assert_eq!(at("\"x\"", 1).as_deref(), Some("tuning.heartbeat_ms"));
+        assert_eq!(at("heartbeat_ms", 0).as_deref(), Some("tuning.heartbeat_ms"));
+        assert_eq!(at("[[server]]", 1).as_deref(), Some("server"));
         assert_eq!(
-            field_at(text, offset("\"x\"\n\n")).as_deref(),
-            Some("server.port")
+            at("\"B\"", 0).as_deref(),
+            Some("links"),
+            "inside an array: the array"
         );
-        assert_eq!(
-            field_at(text, offset("\"x\"")).as_deref(),
-            Some("tuning.heartbeat_ms")
-        );
-        assert_eq!(field_at(text, offset("[]")).as_deref(), Some("links"));
+        // A span that is no key or value (a missing field of the whole file).
+        assert_eq!(field_at(text, &(0..text.len())), None);
     }
 }

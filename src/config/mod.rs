@@ -111,7 +111,7 @@ impl HerdConfig {
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             // toml names the field only when it is unknown or missing.
-            let field = e.span().and_then(|s| check::field_at(text, s.start));
+            let field = e.span().and_then(|s| check::field_at(text, &s));
             let message = match field {
                 Some(field) => format!("{field}: {}", e.message()),
                 None => e.message().to_string(),

@@ -48,13 +48,8 @@ impl<A: GoogleApi> Google<A> {
         }
     }
 
-    /// The request this back end sends for `search`. It holds the key.
-    pub fn http_request(&self, search: &NearbyRequest) -> http::Result<HttpRequest> {
-        A::request(&self.base_url, &self.key, search)
-    }
-
     async fn search(&self, search: &NearbyRequest) -> Value {
-        let mut answer = match self.http_request(search) {
+        let mut answer = match A::request(&self.base_url, &self.key, search) {
             // A key or base URL that cannot go into a request at all.
             Err(e) => failure::transport(&HttpError::Other(e.to_string())),
             Ok(request) => match self.http.send(request).await {

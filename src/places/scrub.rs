@@ -29,36 +29,71 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
 /// Replaces every occurrence of `key`, as given and as it appears
 /// percent-encoded in a query, with `<redacted>`.
 pub fn scrub(text: &str, key: &str) -> String {
-    if key.is_empty() {
-        return text.to_string();
-    }
-    let mut text = text.replace(key, REDACTED);
-    let encoded = utf8_percent_encode(key, QUERY_VALUE).to_string();
-    if encoded != key {
-        text = text.replace(&encoded, REDACTED);
-    }
-    text
+    Forms::of(key).redact(text).unwrap_or_else(|| text.to_string())
 }
 
 /// Scrubs a whole answer: every string and every object key, however deep,
 /// and a number whose digits are the key. Done on the parsed answer, so a
 /// key that Google's JSON spelt with escapes (`\u0041`) is caught too.
 pub fn scrub_answer(answer: &mut Value, key: &str) {
-    let leaks = |text: &str| scrub(text, key) != text;
-    match answer {
-        Value::String(text) if leaks(text) => *text = scrub(text, key),
-        Value::Number(n) if leaks(&n.to_string()) => *answer = Value::String(REDACTED.into()),
-        Value::Array(items) => items.iter_mut().for_each(|item| scrub_answer(item, key)),
-        Value::Object(fields) => {
-            *fields = std::mem::take(fields)
-                .into_iter()
-                .map(|(name, mut value)| {
-                    scrub_answer(&mut value, key);
-                    (scrub(&name, key), value)
-                })
-                .collect();
+    Forms::of(key).scrub(answer);
+}
+
+/// The texts a key can appear as: as given, and percent-encoded.
+struct Forms {
+    forms: Vec<String>,
+    /// Whether a JSON number could spell the key.
+    numeric: bool,
+}
+
+impl Forms {
+    fn of(key: &str) -> Self {
+        let mut forms = Vec::new();
+        if !key.is_empty() {
+            forms.push(key.to_string());
+            let encoded = utf8_percent_encode(key, QUERY_VALUE).to_string();
+            if encoded != key {
+                forms.push(encoded);
+            }
         }
-        _ => {}
+        let numeric = key.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+        Self { forms, numeric }
+    }
+
+    /// `text` scrubbed, or `None` when it holds no form of the key.
+    fn redact(&self, text: &str) -> Option<String> {
+        if !self.forms.iter().any(|form| text.contains(form.as_str())) {
+            return None;
+        }
+        Some(
+            self.forms
+                .iter()
+                .fold(text.to_string(), |t, form| t.replace(form.as_str(), REDACTED)),
+        )
+    }
+
+    fn scrub(&self, value: &mut Value) {
+        match value {
+            Value::String(text) => {
+                if let Some(clean) = self.redact(text) {
+                    *text = clean;
+                }
+            }
+            Value::Number(n) if self.numeric && self.redact(&n.to_string()).is_some() => {
+                *value = Value::String(REDACTED.into());
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.scrub(item)),
+            Value::Object(fields) => {
+                if fields.keys().any(|name| self.redact(name).is_some()) {
+                    *fields = std::mem::take(fields)
+                        .into_iter()
+                        .map(|(name, value)| (self.redact(&name).unwrap_or(name), value))
+                        .collect();
+                }
+                fields.values_mut().for_each(|field| self.scrub(field));
+            }
+            _ => {}
+        }
     }
 }
 

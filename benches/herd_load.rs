@@ -94,7 +94,7 @@ fn run(binary: &Path, settings: &Settings, rt: &tokio::runtime::Runtime) -> Outc
         server.port = port;
     }
     let config = dir.join("herd.toml");
-    std::fs::write(&config, herd.to_toml()).expect("write config");
+    std::fs::write(&config, herd.to_toml().expect("a herd writes as TOML")).expect("write config");
     let mut servers: Vec<Running> = herd
         .servers
         .iter()

@@ -1,15 +1,29 @@
 //! The bug catalogue: classic herd bugs the server can be built to show,
 //! so the simulator can prove that its scenarios and its explorer catch
 //! them. Only code built with the `bug-catalogue` feature (the simulator)
-//! can switch one on; the `herd` binary has no way to.
-
-use std::fmt;
-use std::str::FromStr;
+//! can switch one on, and only then is the catalogue public; the `herd`
+//! binary has no way to.
 
 use crate::protocol::{ClientTime, Radius, Skew};
 
-/// One classic mistake of herd servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One classic mistake of herd servers. Its name (`forwarding-loop`, ...)
+/// is what `--bug` takes.
+#[cfg(feature = "bug-catalogue")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case", parse_err_ty = String, parse_err_fn = unknown_bug)]
 pub enum Bug {
     /// Forwards every update it receives, changed or not: floods never end.
     ForwardingLoop,
@@ -29,47 +43,19 @@ pub enum Bug {
     FloatSkew,
 }
 
+#[cfg(feature = "bug-catalogue")]
 impl Bug {
-    pub const ALL: [Bug; 8] = [
-        Bug::ForwardingLoop,
-        Bug::StaleOverwrite,
-        Bug::NoReconnect,
-        Bug::NoReconciliation,
-        Bug::NoDeadLinkDetection,
-        Bug::RadiusInKilometres,
-        Bug::AtFromClients,
-        Bug::FloatSkew,
-    ];
+    /// The whole catalogue, in declaration order.
+    pub const ALL: &'static [Bug] = <Bug as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            Bug::ForwardingLoop => "forwarding-loop",
-            Bug::StaleOverwrite => "stale-overwrite",
-            Bug::NoReconnect => "no-reconnect",
-            Bug::NoReconciliation => "no-reconciliation",
-            Bug::NoDeadLinkDetection => "no-dead-link-detection",
-            Bug::RadiusInKilometres => "radius-in-kilometres",
-            Bug::AtFromClients => "at-from-clients",
-            Bug::FloatSkew => "float-skew",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Bug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Bug {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Bug::ALL
-            .into_iter()
-            .find(|b| b.name() == text)
-            .ok_or_else(|| format!("unknown bug {text:?} (see --list-bugs)"))
-    }
+#[cfg(feature = "bug-catalogue")]
+fn unknown_bug(text: &str) -> String {
+    format!("unknown bug {text:?} (see --list-bugs)")
 }
 
 /// `bug!(bugs, Name)`: whether `bugs` switches on `Bug::Name`. Without the
@@ -91,12 +77,13 @@ macro_rules! bug {
 }
 
 /// Which bug, if any, a server runs with. `Bugs::default()` is none; only
-/// the `bug-catalogue` feature can make another.
+/// the `bug-catalogue` feature can make another, and without it there is
+/// nothing inside.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Bugs(Option<Bug>);
+pub struct Bugs(#[cfg(feature = "bug-catalogue")] Option<Bug>);
 
+#[cfg(feature = "bug-catalogue")]
 impl Bugs {
-    #[cfg(feature = "bug-catalogue")]
     pub fn with(bug: Option<Bug>) -> Self {
         Bugs(bug)
     }
@@ -128,12 +115,19 @@ pub(crate) fn kilometres_as_metres(radius: &Radius) -> Radius {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "bug-catalogue")]
     #[test]
     fn names_round_trip() {
-        for bug in Bug::ALL {
+        let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+        assert_eq!(names[..2], ["forwarding-loop", "stale-overwrite"]);
+        for &bug in Bug::ALL {
             assert_eq!(bug.name().parse::<Bug>(), Ok(bug));
+            assert_eq!(bug.to_string(), bug.name());
         }
-        assert!("nope".parse::<Bug>().is_err());
+        assert_eq!(
+            "nope".parse::<Bug>(),
+            Err("unknown bug \"nope\" (see --list-bugs)".to_string())
+        );
     }
 
     #[test]

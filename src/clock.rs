@@ -20,14 +20,4 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that always reads the same instant: handy in unit tests.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub i128);
-
-impl Clock for FixedClock {
-    fn now_unix_nanos(&self) -> i128 {
-        self.0
-    }
-}
-
 pub type SharedClock = Arc<dyn Clock>;

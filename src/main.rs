@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use strum::VariantNames;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -56,7 +57,7 @@ struct ServeArgs {
     config: Option<PathBuf>,
     /// Places back end. Default: `google` when GOOGLE_PLACES_API_KEY is set, else `fake`.
     #[arg(long, value_name = "BACKEND",
-          value_parser = PossibleValuesParser::new(Backend::NAMES).try_map(|s| s.parse::<Backend>()))]
+          value_parser = PossibleValuesParser::new(Backend::VARIANTS).try_map(|s| s.parse::<Backend>()))]
     places: Option<Backend>,
     /// Base URL for the Google back ends (to point them at a mock or proxy).
     #[arg(long, value_name = "URL")]
@@ -80,7 +81,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Config { config } => {
-            print!("{}", load_herd(config.as_ref())?.to_toml());
+            let herd = load_herd(config.as_ref())?;
+            print!("{}", herd.to_toml().context("cannot write the herd as TOML")?);
             Ok(())
         }
         Command::Serve(args) => {

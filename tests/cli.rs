@@ -63,14 +63,36 @@ fn config_prints_the_default_herd() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let printed = text(&output.stdout);
     let parsed = HerdConfig::from_toml(&printed, "stdout").expect("`herd config` prints a valid herd");
-    let default = HerdConfig::default_herd();
-    assert_eq!(
-        (&parsed.servers, &parsed.links),
-        (&default.servers, &default.links)
-    );
+    assert_eq!(parsed, HerdConfig::default_herd());
     for name in ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"] {
         assert!(printed.contains(&format!("name = \"{name}\"")), "{printed}");
     }
+}
+
+/// A file with its own settings prints every one of them, `[tuning]` and
+/// `[log]` included, in a form that loads back to the same herd.
+#[test]
+fn config_prints_a_files_settings_so_they_load_back() {
+    let dir = scratch("print-settings");
+    let contents = "[[server]]\nname = \"A\"\nport = 7000\nlink_port = 7100\n\n\
+                    [tuning]\nheartbeat_ms = 200\nflooding = \"pruned\"\n\n[log]\nlevel = \"debug\"\n";
+    let path = write_file(&dir, "herd.toml", contents);
+    let output = run(&["config", "--config", path.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    for line in [
+        "link_port = 7100",
+        "heartbeat_ms = 200",
+        "flooding = \"pruned\"",
+        "level = \"debug\"",
+    ] {
+        assert!(
+            printed.lines().any(|l| l == line),
+            "{line} missing from:\n{printed}"
+        );
+    }
+    let file = HerdConfig::from_toml(contents, "herd.toml").unwrap();
+    assert_eq!(HerdConfig::from_toml(&printed, "stdout").unwrap(), file);
 }
 
 #[test]
@@ -84,6 +106,12 @@ fn a_bad_config_file_is_one_error_line_naming_file_line_and_column() {
             "link.toml",
             "links = [[\"A\", \"Nobody\"]]\n\n[[server]]\nname = \"A\"\nport = 1\n",
             "1:16",
+        ),
+        // A setting out of its range: the value's position.
+        (
+            "tuning.toml",
+            "[[server]]\nname = \"A\"\nport = 1\n\n[tuning]\nheartbeat_ms = 0\n",
+            "6:16",
         ),
     ];
     for (name, contents, at) in cases {

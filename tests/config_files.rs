@@ -1,7 +1,7 @@
 //! Herd configuration: the built-in herd, the shipped example, and errors
 //! that name file, line, column and the problem.
 
-use herd::config::{ConfigError, HerdConfig};
+use herd::config::{AckMode, ConfigError, Flooding, HerdConfig, LogSettings, Tuning};
 
 fn error(text: &str) -> String {
     match HerdConfig::from_toml(text, "herd.toml") {
@@ -31,12 +31,38 @@ fn default_herd_is_spec_section_one() {
     assert_eq!(herd.links.len(), 6);
 }
 
+/// What `herd config` prints loads back to the same herd, every setting
+/// included, for the default herd and for one that changes everything.
 #[test]
 fn printed_herd_reads_back_the_same() {
-    let herd = HerdConfig::default_herd();
-    let again = HerdConfig::from_toml(&herd.to_toml(), "printed").unwrap();
-    assert_eq!(again.servers, herd.servers);
-    assert_eq!(again.links, herd.links);
+    let mut changed = HerdConfig::default_herd();
+    changed.servers[1].link_port = Some(13001);
+    changed.servers[2].host = "10.0.0.3".into();
+    changed.tuning = Tuning {
+        heartbeat_ms: 250,
+        dead_after_ms: 900,
+        flooding: Flooding::Pruned,
+        ack: AckMode::Local,
+        max_future_ms: 0,
+        max_client_id_bytes: 17,
+        ..Tuning::default()
+    };
+    changed.log = LogSettings {
+        level: "debug".into(),
+        max_file_bytes: 1 << 30,
+        max_files: 9,
+    };
+    for herd in [HerdConfig::default_herd(), changed] {
+        let printed = herd.to_toml().unwrap();
+        assert_eq!(
+            HerdConfig::from_toml(&printed, "printed").unwrap(),
+            herd,
+            "{printed}"
+        );
+        for table in ["[[server]]", "[tuning]", "[log]"] {
+            assert!(printed.contains(table), "{table} missing from {printed}");
+        }
+    }
 }
 
 #[test]
@@ -77,4 +103,179 @@ fn errors_name_file_line_column_and_problem() {
 fn a_missing_file_is_named() {
     let e = HerdConfig::from_file(std::path::Path::new("/nonexistent/herd.toml")).unwrap_err();
     assert!(e.to_string().starts_with("/nonexistent/herd.toml: "), "{e}");
+}
+
+/// A one-server herd whose `[tuning]` or `[log]` table holds `setting`, on line 6.
+fn with_setting(table: &str, setting: &str) -> String {
+    error(&format!(
+        "[[server]]\nname = \"A\"\nport = 1\n\n[{table}]\n{setting}\n"
+    ))
+}
+
+/// Every refused setting is reported at its value (line 6, just past
+/// `name = `), naming the field and what it may be.
+#[test]
+fn out_of_range_settings_are_refused_at_their_value() {
+    let cases = [
+        // Zero would make every link task panic on its heartbeat timer.
+        (
+            "heartbeat_ms = 0",
+            "tuning.heartbeat_ms must be 1 to 600000, not 0",
+        ),
+        // Zero never grows: a hot reconnect loop.
+        (
+            "backoff_min_ms = 0",
+            "tuning.backoff_min_ms must be 1 to 600000, not 0",
+        ),
+        // Would overflow a deadline.
+        (
+            "idle_timeout_ms = 9223372036854775807",
+            "tuning.idle_timeout_ms must be 1 to 86400000, not 9223372036854775807",
+        ),
+        (
+            "line_timeout_ms = 0",
+            "tuning.line_timeout_ms must be 1 to 86400000, not 0",
+        ),
+        (
+            "dead_after_ms = 3600001",
+            "tuning.dead_after_ms must be 2 to 3600000, not 3600001",
+        ),
+        (
+            "backoff_max_ms = 3600001",
+            "tuning.backoff_max_ms must be 1 to 3600000, not 3600001",
+        ),
+        (
+            "max_line_bytes = 0",
+            "tuning.max_line_bytes must be 1 to 1048576, not 0",
+        ),
+        (
+            "max_line_bytes = 1048577",
+            "tuning.max_line_bytes must be 1 to 1048576, not 1048577",
+        ),
+        (
+            "max_connections = 0",
+            "tuning.max_connections must be 1 to 1000000, not 0",
+        ),
+        ("link_queue = 0", "tuning.link_queue must be 1 to 1048576, not 0"),
+        (
+            "catch_up_chunk = 0",
+            "tuning.catch_up_chunk must be 1 to 65536, not 0",
+        ),
+        (
+            "max_clients = 0",
+            "tuning.max_clients must be 1 to 100000000, not 0",
+        ),
+        (
+            "max_client_id_bytes = 0",
+            "tuning.max_client_id_bytes must be 1 to 65536, not 0",
+        ),
+        (
+            "max_client_id_bytes = 65537",
+            "tuning.max_client_id_bytes must be 1 to 65536, not 65537",
+        ),
+        (
+            "ack_timeout_ms = 0",
+            "tuning.ack_timeout_ms must be 1 to 600000, not 0",
+        ),
+        (
+            "handshake_timeout_ms = 0",
+            "tuning.handshake_timeout_ms must be 1 to 600000, not 0",
+        ),
+        (
+            "places_timeout_ms = 0",
+            "tuning.places_timeout_ms must be 1 to 600000, not 0",
+        ),
+        (
+            "max_future_ms = 31536000001",
+            "tuning.max_future_ms must be 0 to 31536000000, not 31536000001",
+        ),
+    ];
+    for (setting, message) in cases {
+        let column = setting.find('=').unwrap() + 3;
+        assert_eq!(
+            with_setting("tuning", setting),
+            format!("herd.toml:6:{column}: {message}"),
+            "{setting}"
+        );
+    }
+}
+
+#[test]
+fn log_settings_are_refused_at_their_value() {
+    let cases = [
+        (
+            "level = \"loud\"",
+            "log.level must be one of error, warn, info, debug, trace, not \"loud\"",
+        ),
+        (
+            "max_file_bytes = 0",
+            "log.max_file_bytes must be 4096 to 1099511627776, not 0",
+        ),
+        ("max_files = 0", "log.max_files must be 1 to 1000, not 0"),
+    ];
+    for (setting, message) in cases {
+        let column = setting.find('=').unwrap() + 3;
+        assert_eq!(
+            with_setting("log", setting),
+            format!("herd.toml:6:{column}: {message}"),
+            "{setting}"
+        );
+    }
+}
+
+/// An ordering between two settings is reported at the one the file
+/// gives, even when the other is left at its default.
+#[test]
+fn settings_that_must_be_ordered_are_refused() {
+    let text = "[[server]]\nname = \"A\"\nport = 1\n[tuning]\nheartbeat_ms = 500\ndead_after_ms = 500\n";
+    assert_eq!(
+        error(text),
+        "herd.toml:6:17: tuning.dead_after_ms must be greater than tuning.heartbeat_ms (500), not 500"
+    );
+    assert_eq!(
+        with_setting("tuning", "heartbeat_ms = 5000"),
+        "herd.toml:6:16: tuning.dead_after_ms must be greater than tuning.heartbeat_ms (5000), not 3500"
+    );
+    assert_eq!(
+        with_setting("tuning", "backoff_max_ms = 50"),
+        "herd.toml:6:18: tuning.backoff_max_ms must be at least tuning.backoff_min_ms (100), not 50"
+    );
+}
+
+#[test]
+fn a_bad_type_in_a_table_names_its_field() {
+    assert_eq!(
+        with_setting("tuning", "heartbeat_ms = \"1s\""),
+        "herd.toml:6:16: tuning.heartbeat_ms: invalid type: string \"1s\", expected u64"
+    );
+    assert_eq!(
+        with_setting("log", "max_files = -1"),
+        "herd.toml:6:13: log.max_files: invalid value: integer `-1`, expected usize"
+    );
+}
+
+#[test]
+fn link_ports_must_not_clash_on_a_host() {
+    let herd = |b_link_port: u16, b_host: &str| {
+        format!(
+            "[[server]]\nname = \"A\"\nport = 7000\nlink_port = 7100\n\n\
+             [[server]]\nname = \"B\"\nhost = \"{b_host}\"\nport = 7001\nlink_port = {b_link_port}\n"
+        )
+    };
+    assert_eq!(
+        error(&herd(7000, "127.0.0.1")),
+        "herd.toml:10:13: B's link_port 7000 is the client port of A on 127.0.0.1"
+    );
+    assert_eq!(
+        error(&herd(7001, "127.0.0.1")),
+        "herd.toml:10:13: B's link_port 7001 is its own client port"
+    );
+    assert_eq!(
+        error(&herd(7100, "127.0.0.1")),
+        "herd.toml:10:13: B and A both use link_port 7100 on 127.0.0.1"
+    );
+    // Another host, or a port left for the server to pick, clashes with nothing.
+    for text in [herd(7000, "127.0.0.2"), herd(0, "127.0.0.1")] {
+        assert!(HerdConfig::from_toml(&text, "herd.toml").is_ok(), "{text}");
+    }
 }

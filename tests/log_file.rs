@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::log_lines::{self, parse};
 use common::process::scratch;
-use herd::clock::FixedClock;
+use common::FixedClock;
 use herd::config::LogSettings;
 use herd::log::{ServerLog, Threshold};
 use herd::observe::{Event, Level, Role, Source};

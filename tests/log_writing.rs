@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use common::log_lines::{self, parse};
 use common::process::scratch;
+use common::FixedClock;
 use common::{Deadline, PATIENCE};
-use herd::clock::{FixedClock, SystemClock};
+use herd::clock::SystemClock;
 use herd::config::LogSettings;
 use herd::log::{ServerLog, Threshold};
 use herd::observe::Event;

@@ -1,7 +1,9 @@
 //! Properties of the pure protocol layer: what we format we parse back, and
 //! no input, however hostile, makes a parser panic.
 
-use herd::protocol::{parse_client_line, ClientCommand, ClientTime, Location, PeerMessage, Skew, Update};
+use herd::protocol::{
+    parse_client_line, ClientCommand, ClientTime, Location, ParseError, PeerMessage, Radius, Skew, Update,
+};
 use proptest::prelude::*;
 
 /// A client ID: any run of non-white-space characters, Unicode included.
@@ -51,7 +53,36 @@ fn update() -> impl Strategy<Value = Update> {
         })
 }
 
+/// 1 to 20 fraction digits, not all zero, often with the first nonzero one
+/// far past `f64` precision: a value this much over a limit is over it.
+fn nonzero_fraction() -> impl Strategy<Value = String> {
+    (0usize..20, "[1-9][0-9]{0,19}").prop_map(|(zeros, rest)| {
+        let mut frac = "0".repeat(zeros) + &rest;
+        frac.truncate(20);
+        frac
+    })
+}
+
 proptest! {
+    #[test]
+    fn anything_past_a_limit_is_refused(frac in nonzero_fraction(), sign in "[+-]") {
+        let lat = format!("{sign}90.{frac}+0");
+        prop_assert_eq!(Location::parse(&lat), Err(ParseError::LatitudeOutOfRange(lat.clone())));
+        let lon = format!("+0{sign}180.{frac}");
+        prop_assert_eq!(Location::parse(&lon), Err(ParseError::LongitudeOutOfRange(lon.clone())));
+        let radius = format!("50.{frac}");
+        prop_assert_eq!(Radius::parse(&radius), Err(ParseError::RadiusOutOfRange(radius.clone())));
+    }
+
+    #[test]
+    fn the_limits_themselves_are_accepted(zeros in "0{1,20}", sign in "[+-]") {
+        let edge = format!("{sign}90.{zeros}{sign}180.{zeros}");
+        prop_assert!(Location::parse(&edge).is_ok(), "{}", edge);
+        let (fifty, zero) = (format!("50.{zeros}"), format!("0.{zeros}"));
+        prop_assert_eq!(Radius::parse(&fifty).map(|r| r.to_string()), Ok("50".to_string()));
+        prop_assert_eq!(Radius::parse(&zero), Err(ParseError::RadiusOutOfRange(zero.clone())));
+    }
+
     #[test]
     fn iamat_fields_survive_any_spacing(
         client in client_id(), loc in location_text(), time in time_text(),

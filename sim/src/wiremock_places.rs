@@ -12,8 +12,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use herd::places::http::HttpFuture;
-use herd::places::{HttpClient, HttpError, HttpRequest, HttpResponse, LegacyPlaces, Places, ReqwestClient};
+use herd::places::{
+    http, HttpClient, HttpError, HttpFuture, HttpRequest, HttpResponse, LegacyPlaces, Places, ReqwestClient,
+};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -147,14 +148,10 @@ fn healthy(request: &Request) -> ResponseTemplate {
 
 async fn reqwest_exchange(url: String) -> Result<HttpResponse, HttpError> {
     let client = ReqwestClient::new(EXCHANGE_LIMIT)?;
-    client
-        .send(HttpRequest {
-            method: herd::places::Method::Get,
-            url,
-            headers: Vec::new(),
-            body: None,
-        })
-        .await
+    let request = http::Request::get(url)
+        .body(Vec::new())
+        .map_err(|e| HttpError::Other(e.to_string()))?;
+    client.send(request).await
 }
 
 /// The transport the back end uses inside the simulation.
@@ -170,8 +167,10 @@ impl HttpClient for SimHttp {
         Box::pin(async move {
             // Whatever Places does next, the request was made as it was.
             let radius = req
-                .url
-                .split(['?', '&'])
+                .uri()
+                .query()
+                .unwrap_or_default()
+                .split('&')
                 .find_map(|pair| pair.strip_prefix("radius="))
                 .unwrap_or("<none>")
                 .to_string();

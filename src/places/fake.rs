@@ -1,10 +1,15 @@
 //! The offline back end: plausible legacy-shaped answers computed from the
 //! request alone, so a herd runs with no network and no key, and the same
 //! WHATSAT always gets the same answer (on every machine and Rust release:
-//! the hash and generator are written out here, not borrowed from std, and
-//! coordinates are rounded well above any last-bit difference between
-//! platforms' trigonometry).
+//! the hash and generator are fully specified algorithms, FNV-1a and
+//! SplitMix64, not std's or `rand`'s defaults, and coordinates are rounded
+//! well above any last-bit difference between platforms' trigonometry).
 
+use std::hash::Hasher;
+
+use fnv::FnvHasher;
+use rand::{RngCore, SeedableRng};
+use rand_xoshiro::SplitMix64;
 use serde_json::{json, Value};
 
 use super::{NearbyRequest, Places, PlacesFuture};
@@ -38,7 +43,7 @@ pub fn answer(request: &NearbyRequest) -> Value {
         request.longitude,
         request.radius.metres_text()
     );
-    let mut rng = SplitMix64(fnv1a(seed_text.as_bytes()));
+    let mut rng = Draws::from_text(&seed_text);
     let count = rng.below(MAX_PLACES + 1).min(u64::from(request.bound));
     let results: Vec<Value> = (0..count).map(|_| place(&mut rng, request)).collect();
     let status = if results.is_empty() { "ZERO_RESULTS" } else { "OK" };
@@ -132,7 +137,7 @@ const SUBURBS: [&str; 8] = [
     "Southbank",
 ];
 
-fn place(rng: &mut SplitMix64, request: &NearbyRequest) -> Value {
+fn place(rng: &mut Draws, request: &NearbyRequest) -> Value {
     let (lat, lng) = point_within(rng, request);
     let (kind, types) = KINDS[rng.pick(KINDS.len())];
     let name = format!("{} {kind}", NAME_WORDS[rng.pick(NAME_WORDS.len())]);
@@ -167,7 +172,7 @@ fn place(rng: &mut SplitMix64, request: &NearbyRequest) -> Value {
 /// A point uniformly spread over the disc of the search, placed with the
 /// great-circle destination formula, which stays right near the poles and
 /// across the antimeridian where a flat degrees-per-metre offset does not.
-fn point_within(rng: &mut SplitMix64, request: &NearbyRequest) -> (f64, f64) {
+fn point_within(rng: &mut Draws, request: &NearbyRequest) -> (f64, f64) {
     let distance_m = request.radius.metres() * RADIUS_USE * rng.unit().sqrt();
     let bearing = std::f64::consts::TAU * rng.unit();
     let angle = distance_m / EARTH_RADIUS_M;
@@ -186,35 +191,29 @@ fn round8(x: f64) -> f64 {
 }
 
 /// Real place IDs are 27 characters starting with `ChIJ`.
-fn place_id(rng: &mut SplitMix64) -> String {
+fn place_id(rng: &mut Draws) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut id = String::from("ChIJ");
     id.extend((0..23).map(|_| ALPHABET[rng.pick(ALPHABET.len())] as char));
     id
 }
 
-/// FNV-1a, 64 bit.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
+/// The draws an answer is made of, from one SplitMix64 stream. Written
+/// here rather than taken from `rand`'s distributions, whose algorithms may
+/// change between releases, and every fake answer with them.
+struct Draws(SplitMix64);
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, and fully specified.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+impl Draws {
+    /// Seeded with the FNV-1a hash of `text`.
+    fn from_text(text: &str) -> Self {
+        let mut hash = FnvHasher::default();
+        hash.write(text.as_bytes());
+        Self(SplitMix64::seed_from_u64(hash.finish()))
     }
 
     /// 0 to n-1; the modulo bias is far below anything visible here.
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.next_u64() % n
     }
 
     fn pick(&mut self, len: usize) -> usize {
@@ -223,7 +222,7 @@ impl SplitMix64 {
 
     /// Uniform in [0, 1), from the top 53 bits.
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.0.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -279,10 +278,14 @@ mod tests {
     /// Pins the generator: a change here changes every simulator trace.
     #[test]
     fn the_answer_is_stable_across_builds() {
+        let fnv1a = |bytes: &[u8]| {
+            let mut hash = FnvHasher::default();
+            hash.write(bytes);
+            hash.finish()
+        };
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        let mut rng = SplitMix64(0);
-        assert_eq!(rng.next(), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(SplitMix64::seed_from_u64(0).next_u64(), 0xe220_a839_7b1d_cdaf);
         let answer = answer(&request(34.06893, -118.445127, "10", 20));
         assert_eq!(answer["results"].as_array().unwrap().len(), 4);
         assert_eq!(

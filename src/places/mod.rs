@@ -4,18 +4,27 @@
 
 mod failure;
 pub mod fake;
-pub mod http;
+mod google;
 pub mod legacy;
 pub mod new_api;
 mod scrub;
 mod setup;
+mod transport;
+
+/// The `http` crate the [`HttpClient`] seam speaks, for implementations
+/// of it to build requests and responses with.
+pub use http;
 
 pub use fake::FakePlaces;
-pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, Method, ReqwestClient};
-pub use legacy::LegacyPlaces;
-pub use new_api::NewPlaces;
-pub use scrub::scrub;
+pub use google::{Google, GoogleApi};
+pub use scrub::{scrub, scrub_answer};
 pub use setup::{build, Backend, PlacesSetupError, API_KEY_ENV};
+pub use transport::{HttpClient, HttpError, HttpFuture, HttpRequest, HttpResponse, ReqwestClient};
+
+/// The legacy Nearby Search.
+pub type LegacyPlaces = Google<legacy::LegacyApi>;
+/// Places API (New).
+pub type NewPlaces = Google<new_api::NewApi>;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,16 +1,13 @@
 //! Places API (New), `places:searchNearby`, translated into the legacy
 //! answer shape so clients see one format whichever API is behind.
 
-use std::fmt;
-use std::sync::Arc;
-
+use http::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::{json, Map, Value};
 
 use super::failure;
-use super::http::{HttpClient, HttpRequest, Method};
-use super::{NearbyRequest, Places, PlacesFuture};
-
-pub const DEFAULT_BASE_URL: &str = "https://places.googleapis.com";
+use super::google::GoogleApi;
+use super::transport::HttpRequest;
+use super::NearbyRequest;
 
 /// Exactly the fields [`translate_place`] reads. The New API bills by the
 /// field mask, and without a mask it refuses the request.
@@ -18,53 +15,47 @@ pub const FIELD_MASK: &str = "places.id,places.displayName,places.formattedAddre
 places.shortFormattedAddress,places.location,places.types,places.rating,\
 places.userRatingCount,places.businessStatus";
 
-pub struct NewPlaces {
-    pub http: Arc<dyn HttpClient>,
-    pub base_url: String,
-    pub key: String,
-}
+/// `POST /v1/places:searchNearby`, the key in a header.
+pub struct NewApi;
 
-impl NewPlaces {
-    pub fn new(http: Arc<dyn HttpClient>, base_url: Option<String>, key: String) -> Self {
-        let base_url = base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        Self { http, base_url, key }
+impl GoogleApi for NewApi {
+    const DEFAULT_BASE_URL: &'static str = "https://places.googleapis.com";
+
+    fn request(base_url: &str, key: &str, search: &NearbyRequest) -> http::Result<HttpRequest> {
+        let mut key = HeaderValue::from_str(key)?;
+        // Keeps it out of the HTTP stack's own debug output.
+        key.set_sensitive(true);
+        http::Request::post(format!("{base_url}/v1/places:searchNearby"))
+            .header(CONTENT_TYPE, "application/json")
+            .header("X-Goog-Api-Key", key)
+            .header("X-Goog-FieldMask", FIELD_MASK)
+            .body(request_body(search).to_string().into_bytes())
     }
 
-    /// The whole request. It holds the key (a header), so never log it.
-    pub fn http_request(&self, request: &NearbyRequest) -> HttpRequest {
-        HttpRequest {
-            method: Method::Post,
-            url: format!("{}/v1/places:searchNearby", self.base_url.trim_end_matches('/')),
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                ("X-Goog-Api-Key".into(), self.key.clone()),
-                ("X-Goog-FieldMask".into(), FIELD_MASK.into()),
-            ],
-            body: Some(request_body(request).to_string().into_bytes()),
+    /// `OK` with results, or `ZERO_RESULTS` (the New API then answers
+    /// `{}`), or an error answer.
+    fn translate(body: &[u8], bound: u8) -> Value {
+        let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(body) else {
+            return failure::malformed();
+        };
+        if answer.contains_key("error") {
+            // Not expected with 200, but an error object must not pass as "no places".
+            return failure::http_error(200, body);
         }
-    }
-
-    async fn search(&self, request: &NearbyRequest) -> Value {
-        match self.http.send(self.http_request(request)).await {
-            Ok(response) => translate(response.status, &response.body, request.bound, &self.key),
-            Err(error) => failure::transport(&error, &self.key),
+        let places = match answer.get("places") {
+            None => &Vec::new(),
+            Some(Value::Array(places)) => places,
+            Some(_) => return failure::malformed(),
+        };
+        let mut results = Vec::with_capacity(places.len().min(usize::from(bound)));
+        for place in places.iter().take(usize::from(bound)) {
+            if !place.is_object() {
+                return failure::malformed();
+            }
+            results.push(translate_place(place));
         }
-    }
-}
-
-impl Places for NewPlaces {
-    fn nearby<'a>(&'a self, request: &'a NearbyRequest) -> PlacesFuture<'a> {
-        Box::pin(self.search(request))
-    }
-}
-
-/// Never shows the key, so a `{:?}` in a log line is safe.
-impl fmt::Debug for NewPlaces {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewPlaces")
-            .field("base_url", &self.base_url)
-            .field("key", &"<redacted>")
-            .finish_non_exhaustive()
+        let status = if results.is_empty() { "ZERO_RESULTS" } else { "OK" };
+        json!({"html_attributions": [], "results": results, "status": status})
     }
 }
 
@@ -78,35 +69,6 @@ pub fn request_body(request: &NearbyRequest) -> Value {
         },
         "maxResultCount": request.bound,
     })
-}
-
-/// Turns one New API answer into the legacy shape: `OK` with results, or
-/// `ZERO_RESULTS` (the New API then answers `{}`), or an error answer.
-pub fn translate(http_status: u16, body: &[u8], bound: u8, key: &str) -> Value {
-    if http_status != 200 {
-        return failure::http_error(http_status, body, key);
-    }
-    let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(body) else {
-        return failure::malformed();
-    };
-    if answer.contains_key("error") {
-        // Not expected with 200, but an error object must not pass as "no places".
-        return failure::http_error(http_status, body, key);
-    }
-    let places = match answer.get("places") {
-        None => &Vec::new(),
-        Some(Value::Array(places)) => places,
-        Some(_) => return failure::malformed(),
-    };
-    let mut results = Vec::with_capacity(places.len().min(usize::from(bound)));
-    for place in places.iter().take(usize::from(bound)) {
-        if !place.is_object() {
-            return failure::malformed();
-        }
-        results.push(translate_place(place));
-    }
-    let status = if results.is_empty() { "ZERO_RESULTS" } else { "OK" };
-    json!({"html_attributions": [], "results": results, "status": status})
 }
 
 /// One place, with the legacy field names in the legacy (alphabetical)
@@ -169,12 +131,7 @@ mod tests {
 
     #[test]
     fn a_full_place_becomes_a_legacy_result() {
-        let answer = translate(
-            200,
-            json!({"places": [sydney_place(1)]}).to_string().as_bytes(),
-            5,
-            "K",
-        );
+        let answer = NewApi::translate(json!({"places": [sydney_place(1)]}).to_string().as_bytes(), 5);
         assert_eq!(
             answer,
             json!({
@@ -204,7 +161,7 @@ mod tests {
     #[test]
     fn results_are_cut_to_the_bound() {
         let places: Vec<Value> = (0..7).map(sydney_place).collect();
-        let answer = translate(200, json!({ "places": places }).to_string().as_bytes(), 3, "K");
+        let answer = NewApi::translate(json!({ "places": places }).to_string().as_bytes(), 3);
         let names: Vec<&str> = answer["results"]
             .as_array()
             .unwrap()
@@ -216,7 +173,7 @@ mod tests {
 
     #[test]
     fn an_empty_answer_is_zero_results() {
-        let answer = translate(200, b"{}", 5, "K");
+        let answer = NewApi::translate(b"{}", 5);
         assert_eq!(
             answer,
             json!({"html_attributions": [], "results": [], "status": "ZERO_RESULTS"})
@@ -224,25 +181,18 @@ mod tests {
     }
 
     #[test]
-    fn google_errors_map_to_legacy_statuses() {
-        for (code, status) in [
-            (400, "INVALID_REQUEST"),
-            (403, "REQUEST_DENIED"),
-            (429, "OVER_QUERY_LIMIT"),
-            (500, "UNKNOWN_ERROR"),
-        ] {
-            let body = json!({"error": {"code": code, "message": "bad key KEY123", "status": "X"}});
-            let answer = translate(code, body.to_string().as_bytes(), 5, "KEY123");
-            assert_eq!(answer["status"], status);
-            assert_eq!(answer["error_message"], "bad key <redacted>");
-        }
+    fn an_error_object_is_no_zero_results() {
+        let body = json!({"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}});
+        let answer = NewApi::translate(body.to_string().as_bytes(), 5);
+        assert_eq!(answer["status"], "UNKNOWN_ERROR");
+        assert_eq!(answer["error_message"], "denied");
     }
 
     #[test]
     fn malformed_answers_are_unknown_errors() {
         for body in [&b"{"[..], b"[]", br#"{"places":{}}"#, br#"{"places":[1]}"#] {
             assert_eq!(
-                translate(200, body, 5, "K"),
+                NewApi::translate(body, 5),
                 failure::malformed(),
                 "{}",
                 String::from_utf8_lossy(body)

@@ -1,22 +1,25 @@
 //! Choosing and building the back end the binary runs with.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
+use strum::VariantNames;
 use thiserror::Error;
 
 use super::fake::FakePlaces;
-use super::http::HttpClient;
-use super::legacy::LegacyPlaces;
-use super::new_api::NewPlaces;
-use super::Places;
+use super::transport::HttpClient;
+use super::{LegacyPlaces, NewPlaces, Places};
 
 /// Where the key comes from: an environment variable, never a flag (a flag
 /// shows in `ps` and in shell history) and never the herd file.
 pub const API_KEY_ENV: &str = "GOOGLE_PLACES_API_KEY";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A Places back end as `--places` names it: `fake`, `google`, `google-legacy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::VariantNames)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = PlacesSetupError,
+    parse_err_fn = PlacesSetupError::unknown_backend
+)]
 pub enum Backend {
     /// The offline fake: no network, no key.
     Fake,
@@ -26,47 +29,22 @@ pub enum Backend {
     GoogleLegacy,
 }
 
-impl Backend {
-    pub const NAMES: [&'static str; 3] = ["fake", "google", "google-legacy"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Fake => "fake",
-            Self::Google => "google",
-            Self::GoogleLegacy => "google-legacy",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Backend {
-    type Err = PlacesSetupError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "fake" => Ok(Self::Fake),
-            "google" => Ok(Self::Google),
-            "google-legacy" => Ok(Self::GoogleLegacy),
-            other => Err(PlacesSetupError::UnknownBackend(other.to_string())),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlacesSetupError {
     #[error(
         "the {0} Places back end needs an API key: set {API_KEY_ENV}, or use the offline back end `fake`"
     )]
     MissingKey(Backend),
-    #[error("unknown Places back end {0:?}: expected one of fake, google, google-legacy")]
+    #[error("unknown Places back end {0:?}: expected one of {names}", names = Backend::VARIANTS.join(", "))]
     UnknownBackend(String),
-    #[error("Places base URL {0:?} must start with http:// or https://")]
+    #[error("Places base URL {0:?} must be an http:// or https:// URL")]
     BadBaseUrl(String),
+}
+
+impl PlacesSetupError {
+    fn unknown_backend(name: &str) -> Self {
+        Self::UnknownBackend(name.to_string())
+    }
 }
 
 /// Builds the chosen back end. `base_url` replaces Google's address (tests
@@ -81,7 +59,9 @@ pub fn build(
         return Ok(Arc::new(FakePlaces));
     }
     if let Some(url) = &base_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        let uri = url.parse::<http::Uri>();
+        let web = uri.is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+        if !web || url.contains('?') {
             return Err(PlacesSetupError::BadBaseUrl(url.clone()));
         }
     }
@@ -98,7 +78,7 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::places::http::{HttpFuture, HttpRequest};
+    use crate::places::transport::{HttpFuture, HttpRequest};
 
     struct NoNetwork;
 
@@ -131,25 +111,34 @@ mod tests {
 
     #[test]
     fn base_urls_must_be_http() {
-        let err = build(
-            Backend::Google,
-            Some("k".into()),
-            Some("places.example".into()),
-            http(),
-        )
-        .err()
-        .unwrap();
-        assert_eq!(err, PlacesSetupError::BadBaseUrl("places.example".into()));
+        for bad in [
+            "places.example",
+            "ftp://places.example",
+            "http://",
+            "http://a b",
+            "http://x/?q=1",
+        ] {
+            let err = build(Backend::Google, Some("k".into()), Some(bad.into()), http()).err();
+            assert_eq!(err, Some(PlacesSetupError::BadBaseUrl(bad.into())), "{bad}");
+        }
+        for good in ["http://127.0.0.1:8080", "https://proxy.example/places/"] {
+            assert!(
+                build(Backend::Google, Some("k".into()), Some(good.into()), http()).is_ok(),
+                "{good}"
+            );
+        }
     }
 
     #[test]
     fn names_round_trip() {
-        for name in Backend::NAMES {
-            assert_eq!(name.parse::<Backend>().unwrap().to_string(), name);
+        assert_eq!(Backend::VARIANTS, ["fake", "google", "google-legacy"]);
+        for name in Backend::VARIANTS {
+            assert_eq!(name.parse::<Backend>().unwrap().to_string(), *name);
         }
-        assert!(matches!(
-            "legacy".parse::<Backend>(),
-            Err(PlacesSetupError::UnknownBackend(_))
-        ));
+        let err = "legacy".parse::<Backend>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown Places back end \"legacy\": expected one of fake, google, google-legacy"
+        );
     }
 }

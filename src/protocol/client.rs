@@ -36,6 +36,10 @@ pub enum ParseError {
     BadBound(String),
     #[error("bound {0:?} out of [1, 20]")]
     BoundOutOfRange(String),
+    #[error("client ID longer than {max} bytes")]
+    ClientIdTooLong { max: usize },
+    #[error("client time more than {max_ms} ms ahead of the server's clock")]
+    TimeTooFarAhead { max_ms: u64 },
     #[error("bad inter-server message: {0}")]
     BadPeerMessage(String),
 }

@@ -1,49 +1,103 @@
+use std::cmp::Ordering;
 use std::fmt;
 
 use super::ParseError;
 
-/// A WHATSAT radius in kilometres, kept as the decimal text the client sent
-/// so the conversion to metres is exact (no floating-point surprises in the
-/// legacy API's `radius=` parameter).
+/// Digits allowed on each side of the point: far past any useful
+/// precision, and a bound on what one field can cost to compare.
+const MAX_DIGITS: usize = 20;
+
+/// An unsigned decimal kept as its digits, so range checks are exact
+/// (`f64` would call `90.00000000000000000001` ninety). No crate keeps
+/// arbitrary decimal text exact at this size for free; comparing digit
+/// strings is all the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Radius {
+pub(crate) struct Decimal {
+    /// No leading zeros; `"0"` for zero.
     int: String,
+    /// No trailing zeros; empty for a whole number.
     frac: String,
 }
 
+impl Decimal {
+    /// `DIGITS` or `DIGITS.DIGITS`, each part 1 to 20 digits.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let (int, frac) = match text.split_once('.') {
+            Some((int, frac)) => (int, Some(frac)),
+            None => (text, None),
+        };
+        let digits = |s: &str| (1..=MAX_DIGITS).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(int) || !frac.is_none_or(digits) {
+            return None;
+        }
+        let int = int.trim_start_matches('0');
+        Some(Self {
+            int: if int.is_empty() { "0".into() } else { int.into() },
+            frac: frac.unwrap_or("").trim_end_matches('0').into(),
+        })
+    }
+
+    pub(crate) fn whole(n: u32) -> Self {
+        Self {
+            int: n.to_string(),
+            frac: String::new(),
+        }
+    }
+
+    pub(crate) fn is_zero(&self) -> bool {
+        self.int == "0" && self.frac.is_empty()
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Without leading zeros a longer integer part is a larger one; without
+        // trailing zeros fractions compare as text.
+        (self.int.len(), &self.int, &self.frac).cmp(&(other.int.len(), &other.int, &other.frac))
+    }
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Decimal {
+    /// Normalised: `010.50` shows as `10.5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.frac.is_empty() {
+            f.write_str(&self.int)
+        } else {
+            write!(f, "{}.{}", self.int, self.frac)
+        }
+    }
+}
+
+/// A WHATSAT radius in kilometres, kept as the decimal the client sent so
+/// the range check and the conversion to metres are exact (no
+/// floating-point surprises in the legacy API's `radius=` parameter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Radius(Decimal);
+
 /// SPEC: greater than 0 and at most 50 km.
-const MAX_RADIUS_KM: f64 = 50.0;
+const MAX_RADIUS_KM: u32 = 50;
 
 impl Radius {
     /// Accepts `DIGITS` or `DIGITS.DIGITS`.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let bad = || ParseError::BadRadius(text.to_string());
-        let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-        let digits = |s: &str| s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || !digits(int) || !digits(frac) || (text.contains('.') && frac.is_empty()) {
-            return Err(bad());
-        }
-        let int = int.trim_start_matches('0');
-        let radius = Self {
-            int: if int.is_empty() { "0".into() } else { int.into() },
-            frac: frac.trim_end_matches('0').into(),
-        };
-        let km = radius.km();
-        if km <= 0.0 || km > MAX_RADIUS_KM {
+        let km = Decimal::parse(text).ok_or_else(|| ParseError::BadRadius(text.to_string()))?;
+        if km.is_zero() || km > Decimal::whole(MAX_RADIUS_KM) {
             return Err(ParseError::RadiusOutOfRange(text.to_string()));
         }
-        Ok(radius)
-    }
-
-    pub fn km(&self) -> f64 {
-        self.to_string().parse().unwrap_or(0.0)
+        Ok(Self(km))
     }
 
     /// The radius in metres, as exact decimal text: `10.5` km is `10500`.
     pub fn metres_text(&self) -> String {
-        let frac = format!("{:0<3}", self.frac);
+        let frac = format!("{:0<3}", self.0.frac);
         let (whole, rest) = frac.split_at(3);
-        let int = format!("{}{}", self.int, whole);
+        let int = format!("{}{}", self.0.int, whole);
         let int = int.trim_start_matches('0');
         let int = if int.is_empty() { "0" } else { int };
         if rest.is_empty() {
@@ -53,6 +107,7 @@ impl Radius {
         }
     }
 
+    /// The radius in metres for a request body; never for a verdict.
     pub fn metres(&self) -> f64 {
         self.metres_text().parse().unwrap_or(0.0)
     }
@@ -61,11 +116,7 @@ impl Radius {
 impl fmt::Display for Radius {
     /// The value in kilometres, normalised (`010.50` shows as `10.5`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.frac.is_empty() {
-            f.write_str(&self.int)
-        } else {
-            write!(f, "{}.{}", self.int, self.frac)
-        }
+        self.0.fmt(f)
     }
 }
 
@@ -97,6 +148,28 @@ mod tests {
                 matches!(Radius::parse(out), Err(ParseError::RadiusOutOfRange(_))),
                 "{out:?}"
             );
+        }
+    }
+
+    /// A last nonzero digit far past `f64` precision still counts.
+    #[test]
+    fn range_checks_are_exact_in_decimal() {
+        for out in [
+            "50.00000000000000000001",
+            "00000000000000000051",
+            "0.00000000000000000000",
+        ] {
+            assert!(
+                matches!(Radius::parse(out), Err(ParseError::RadiusOutOfRange(_))),
+                "{out:?}"
+            );
+        }
+        for ok in [
+            "50.00000000000000000000",
+            "0.00000000000000000001",
+            "00000000000000000050",
+        ] {
+            assert!(Radius::parse(ok).is_ok(), "{ok:?}");
         }
     }
 }

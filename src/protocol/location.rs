@@ -1,9 +1,11 @@
 use std::fmt;
 
+use super::decimal::Decimal;
 use super::ParseError;
 
 /// An ISO 6709 style `+LAT-LON` pair: the text as sent (echoed verbatim)
-/// plus the parsed degrees (for Places and range checks).
+/// plus the degrees as `f64` for Places. Range checks are exact, on the
+/// decimal text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Location {
     text: String,
@@ -22,18 +24,19 @@ impl Location {
             .map(|(i, _)| i)
             .ok_or_else(bad)?;
         let (lat_text, lon_text) = text.split_at(split);
-        let lat = parse_degrees(lat_text).ok_or_else(bad)?;
-        let lon = parse_degrees(lon_text).ok_or_else(bad)?;
-        if !(-90.0..=90.0).contains(&lat) {
+        let lat = magnitude(lat_text).ok_or_else(bad)?;
+        let lon = magnitude(lon_text).ok_or_else(bad)?;
+        if lat > Decimal::whole(90) {
             return Err(ParseError::LatitudeOutOfRange(text.to_string()));
         }
-        if !(-180.0..=180.0).contains(&lon) {
+        if lon > Decimal::whole(180) {
             return Err(ParseError::LongitudeOutOfRange(text.to_string()));
         }
+        let degrees = |part: &str| part.parse::<f64>().map_err(|_| bad());
         Ok(Self {
             text: text.to_string(),
-            lat,
-            lon,
+            lat: degrees(lat_text)?,
+            lon: degrees(lon_text)?,
         })
     }
 
@@ -50,15 +53,9 @@ impl Location {
     }
 }
 
-/// `[+-]DIGITS[.DIGITS]`, with the sign required.
-fn parse_degrees(text: &str) -> Option<f64> {
-    let body = text.strip_prefix(['+', '-'])?;
-    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
-    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || !digits(frac) {
-        return None;
-    }
-    text.parse().ok()
+/// The size of `[+-]DIGITS[.DIGITS]`, with the sign required.
+fn magnitude(text: &str) -> Option<Decimal> {
+    Decimal::parse(text.strip_prefix(['+', '-'])?)
 }
 
 impl fmt::Display for Location {
@@ -106,5 +103,33 @@ mod tests {
             Location::parse("+0-180.5"),
             Err(ParseError::LongitudeOutOfRange(_))
         ));
+    }
+
+    /// A last nonzero digit far past `f64` precision still counts.
+    #[test]
+    fn range_checks_are_exact_in_decimal() {
+        let tiny = "00000000000000000001";
+        for lat in [format!("+90.{tiny}"), format!("-90.{tiny}"), "+100".into()] {
+            let text = format!("{lat}+0");
+            assert!(
+                matches!(Location::parse(&text), Err(ParseError::LatitudeOutOfRange(_))),
+                "{text}"
+            );
+        }
+        for lon in [format!("+180.{tiny}"), format!("-180.{tiny}"), "+1000".into()] {
+            let text = format!("+0{lon}");
+            assert!(
+                matches!(Location::parse(&text), Err(ParseError::LongitudeOutOfRange(_))),
+                "{text}"
+            );
+        }
+        for ok in [
+            "+90.00000000000000000000-180.00000000000000000000",
+            "-090+0180",
+            "+89.99999999999999999999+179.99999999999999999999",
+            "-00000000000000000090.0+00000000000000000180.0",
+        ] {
+            assert!(Location::parse(ok).is_ok(), "{ok}");
+        }
     }
 }

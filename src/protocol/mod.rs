@@ -4,6 +4,7 @@
 
 mod client;
 mod decimal;
+mod limits;
 mod location;
 mod peer;
 mod time;
@@ -11,6 +12,7 @@ mod update;
 
 pub use client::{parse_client_line, whatsat_reply, ClientCommand, ParseError};
 pub use decimal::Radius;
+pub use limits::ClientLimits;
 pub use location::Location;
 pub use peer::{PeerMessage, MAC_HEX, NONCE_HEX, PEER_VERB};
 pub use time::{ClientTime, Skew};

@@ -209,9 +209,17 @@ async fn handshake<S: Stream>(
 /// Merges what the neighbour sends; a flooded update is acknowledged once
 /// our own forwards of it are.
 async fn read_side<S: Stream>(ctx: &Ctx, reader: &mut PeerReader<S>, acks: &Arc<AckQueue>) -> &'static str {
+    let limits = ctx.tuning.client_limits();
     loop {
         match reader.next(ctx, ctx.dead_after()).await {
             Ok(PeerMessage::Update { seq, update, seen }) => {
+                // A neighbour with a longer limit than ours: not stored
+                // here, and nothing to wait for.
+                if let Err(e) = limits.check_client_id(&update.client) {
+                    reader.invalid(ctx, update.to_string().as_bytes(), &e);
+                    seq.into_iter().for_each(|seq| acks.push(seq));
+                    continue;
+                }
                 let done = seq.map(|seq| Done::Upstream(acks.clone(), seq));
                 ctx.apply(update, Source::Neighbour(&reader.neighbour), &seen, done);
             }

@@ -350,3 +350,12 @@ pub fn busy_location(want: usize) -> String {
         })
         .expect("some location has that many places")
 }
+
+/// A clock that always reads the same instant, so log lines are exact.
+pub struct FixedClock(pub i128);
+
+impl herd::clock::Clock for FixedClock {
+    fn now_unix_nanos(&self) -> i128 {
+        self.0
+    }
+}

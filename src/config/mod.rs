@@ -4,25 +4,33 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::Path;
-use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::Spanned;
+
+mod check;
+mod tuning;
+
+pub use check::LOG_LEVELS;
+pub use tuning::{AckMode, Flooding, LogSettings, Tuning};
 
 /// The herd of SPEC.md §1, as a config file would spell it.
 pub const DEFAULT_HERD_TOML: &str = include_str!("default_herd.toml");
 
-#[derive(Debug, Clone, PartialEq)]
+/// A whole herd, as loaded and checked. Serialises to the file format
+/// (`herd config` prints it), top-level keys before tables as TOML wants.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HerdConfig {
-    pub servers: Vec<ServerSpec>,
     /// Each link once, as (smaller name, larger name).
     pub links: BTreeSet<(String, String)>,
+    #[serde(rename = "server")]
+    pub servers: Vec<ServerSpec>,
     pub tuning: Tuning,
     pub log: LogSettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServerSpec {
     pub name: String,
     pub host: String,
@@ -31,123 +39,8 @@ pub struct ServerSpec {
     /// The port neighbours open links to. `None`: the server picks a free
     /// one at start, and neighbours ask for it on the client port
     /// (docs/protocol.md, "One server per port").
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_port: Option<u16>,
-}
-
-/// The `[log]` table: what each server's log file keeps, and how big it may grow.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogSettings {
-    /// `info` (every line received and sent, links, Places) or `debug`
-    /// (heartbeats and store changes too). `RUST_LOG` overrides it.
-    pub level: String,
-    /// A log file is rotated when it reaches this size.
-    pub max_file_bytes: u64,
-    /// Rotated files kept besides the live one; older ones are deleted.
-    pub max_files: usize,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            level: "info".to_string(),
-            max_file_bytes: 64 << 20,
-            max_files: 4,
-        }
-    }
-}
-
-/// Limits and timings. Every one has a default; a config file may override
-/// any of them in its `[tuning]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Tuning {
-    /// Longest client line accepted, in bytes, line ending excluded.
-    pub max_line_bytes: usize,
-    /// Most client connections a server serves at once; past it, the
-    /// connection idle longest gives way to a newcomer.
-    pub max_connections: usize,
-    /// A connection with no byte at all for this long is closed.
-    pub idle_timeout_ms: u64,
-    /// A line started but not finished within this long closes the connection.
-    pub line_timeout_ms: u64,
-    /// How often each side of a link sends a heartbeat when it has nothing else to say.
-    pub heartbeat_ms: u64,
-    /// A link with nothing received for this long is declared dead and rebuilt.
-    pub dead_after_ms: u64,
-    /// First reconnect delay; doubles on each failure up to `backoff_max_ms`.
-    pub backoff_min_ms: u64,
-    pub backoff_max_ms: u64,
-    /// With `ack = "local"`: clients are not read while a neighbour has
-    /// more updates than this waiting to be sent.
-    pub link_queue: usize,
-    /// Deadline for one Places request, connect to last byte.
-    pub places_timeout_ms: u64,
-    /// `plain` sends each new update to every neighbour but the one it came
-    /// from; `pruned` also skips neighbours the update says were sent it.
-    pub flooding: Flooding,
-    /// `herd`: an AT reply goes out once every reachable server holds the
-    /// update; `local`: as soon as this server holds it (faster, weaker).
-    pub ack: AckMode,
-    /// How long a silent neighbour may hold up an acknowledgement.
-    pub ack_timeout_ms: u64,
-    /// Most clients a store holds; past it, the oldest client time goes.
-    pub max_clients: usize,
-    /// Longest client ID accepted, in bytes.
-    pub max_client_id_bytes: usize,
-    /// Client times further ahead of the server's clock than this are refused.
-    pub max_future_ms: u64,
-    /// A connection on the link port must prove it is a neighbour within this.
-    pub handshake_timeout_ms: u64,
-    /// Updates per write of a catch-up dump.
-    pub catch_up_chunk: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AckMode {
-    #[default]
-    Herd,
-    Local,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Flooding {
-    #[default]
-    Plain,
-    Pruned,
-}
-
-impl Default for Tuning {
-    fn default() -> Self {
-        Self {
-            max_line_bytes: 4096,
-            max_connections: 1024,
-            idle_timeout_ms: 300_000,
-            line_timeout_ms: 30_000,
-            heartbeat_ms: 1_000,
-            dead_after_ms: 3_500,
-            backoff_min_ms: 100,
-            backoff_max_ms: 5_000,
-            link_queue: 4096,
-            places_timeout_ms: 5_000,
-            flooding: Flooding::Plain,
-            ack: AckMode::Herd,
-            ack_timeout_ms: 2_000,
-            max_clients: 1_000_000,
-            max_client_id_bytes: 256,
-            max_future_ms: 86_400_000,
-            handshake_timeout_ms: 2_000,
-            catch_up_chunk: 512,
-        }
-    }
-}
-
-impl Tuning {
-    pub fn ms(value: u64) -> Duration {
-        Duration::from_millis(value)
-    }
 }
 
 #[derive(Debug, Error)]
@@ -184,7 +77,7 @@ struct RawServer {
     #[serde(default = "default_host")]
     host: String,
     port: Spanned<u16>,
-    link_port: Option<u16>,
+    link_port: Option<Spanned<u16>>,
 }
 
 fn default_host() -> String {
@@ -216,7 +109,15 @@ impl HerdConfig {
                 message,
             }
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            // toml names the field only when it is unknown or missing.
+            let field = e.span().and_then(|s| check::field_at(text, &s));
+            let message = match field {
+                Some(field) => format!("{field}: {}", e.message()),
+                None => e.message().to_string(),
+            };
+            invalid(e.span(), message)
+        })?;
         let mut servers: Vec<ServerSpec> = Vec::new();
         for s in &raw.servers {
             let s = s.get_ref();
@@ -248,7 +149,7 @@ impl HerdConfig {
                 name: name.clone(),
                 host: s.host.clone(),
                 port,
-                link_port: s.link_port,
+                link_port: s.link_port.as_ref().map(|p| *p.get_ref()),
             });
         }
         if servers.is_empty() {
@@ -271,9 +172,16 @@ impl HerdConfig {
             }
             links.insert(if a < b { (a, b) } else { (b, a) });
         }
+        for (i, raw) in raw.servers.iter().enumerate() {
+            if let Some(port) = &raw.get_ref().link_port {
+                link_port_clash(i, &servers).map_err(|message| invalid(Some(port.span()), message))?;
+            }
+        }
+        check::check(&raw.tuning, &raw.log)
+            .map_err(|refused| invalid(check::span_of(text, &refused.fields), refused.message))?;
         Ok(Self {
-            servers,
             links,
+            servers,
             tuning: raw.tuning,
             log: raw.log,
         })
@@ -296,22 +204,42 @@ impl HerdConfig {
         self.links.iter().any(|(x, y)| (x.as_str(), y.as_str()) == key)
     }
 
-    /// The same herd written back as TOML (what `herd config` prints).
-    pub fn to_toml(&self) -> String {
-        // Top-level keys must come before the first table in TOML.
-        let mut out = String::from("links = [\n");
-        for (a, b) in &self.links {
-            out += &format!("  [{a:?}, {b:?}],\n");
-        }
-        out += "]\n";
-        for s in &self.servers {
-            out += &format!(
-                "\n[[server]]\nname = {:?}\nhost = {:?}\nport = {}\n",
-                s.name, s.host, s.port
-            );
-        }
-        out
+    /// The same herd written back as TOML (what `herd config` prints);
+    /// it loads back to an equal herd.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
     }
+}
+
+/// Why the link port of `servers[i]` cannot be, if it cannot: a client
+/// port on the same host has it, or an earlier server's link port. Port 0
+/// means "any free one", as for `port`.
+fn link_port_clash(i: usize, servers: &[ServerSpec]) -> Result<(), String> {
+    let spec = &servers[i];
+    let Some(link_port) = spec.link_port.filter(|&p| p != 0) else {
+        return Ok(());
+    };
+    let host = &spec.host;
+    let same_host = |o: &&ServerSpec| &o.host == host;
+    if let Some(other) = servers.iter().filter(same_host).find(|o| o.port == link_port) {
+        let whose = if other.name == spec.name {
+            "its own client port".to_string()
+        } else {
+            format!("the client port of {} on {host}", other.name)
+        };
+        return Err(format!("{}'s link_port {link_port} is {whose}", spec.name));
+    }
+    if let Some(other) = servers[..i]
+        .iter()
+        .filter(same_host)
+        .find(|o| o.link_port == Some(link_port))
+    {
+        return Err(format!(
+            "{} and {} both use link_port {link_port} on {host}",
+            spec.name, other.name
+        ));
+    }
+    Ok(())
 }
 
 /// 1-based line and column of a byte offset (the simulator's scenario

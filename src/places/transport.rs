@@ -8,28 +8,15 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
+/// One request to Places, body included. The seam speaks the `http`
+/// crate's types, so any client (reqwest, a simulated one) can carry it.
+pub type HttpRequest = http::Request<Vec<u8>>;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    pub method: Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
+/// Status, headers and the whole body.
+pub type HttpResponse = http::Response<Vec<u8>>;
 
 /// Why no response came back. The texts never carry the URL (the legacy
-/// URL holds the API key); back ends scrub them once more all the same.
+/// URL holds the API key); back ends scrub their whole answer all the same.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HttpError {
     #[error("timed out")]
@@ -75,19 +62,12 @@ impl ReqwestClient {
     }
 
     async fn exchange(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let method = match req.method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-        };
-        let mut builder = self.client.request(method, &req.url);
-        for (name, value) in &req.headers {
-            builder = builder.header(name, value);
+        let req = reqwest::Request::try_from(req).map_err(|e| HttpError::Other(describe(e)))?;
+        let mut response = self.client.execute(req).await.map_err(classify)?;
+        let mut answer = http::Response::builder().status(response.status());
+        if let Some(headers) = answer.headers_mut() {
+            *headers = std::mem::take(response.headers_mut());
         }
-        if let Some(body) = req.body {
-            builder = builder.body(body);
-        }
-        let mut response = builder.send().await.map_err(classify)?;
-        let status = response.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
@@ -97,7 +77,7 @@ impl ReqwestClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse { status, body })
+        answer.body(body).map_err(|e| HttpError::Other(e.to_string()))
     }
 }
 

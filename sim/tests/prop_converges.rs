@@ -8,7 +8,7 @@
 //! partitions of single herd links or of one server from all the others,
 //! and heals of partitions in force. The case is written out as a scenario
 //! file (`Schedule::to_toml`), loaded with the normal loader and run with
-//! `herd_sim::run::run`; after the last event every partition is healed
+//! `herd_sim::run`; after the last event every partition is healed
 //! and a `converged` step asks every server to hold the newest update of
 //! every client that got an AT reply. The simulator checks its invariants
 //! (no server goes back in time, no server holds an update nobody sent)
@@ -33,9 +33,9 @@ use std::fmt::Write as _;
 
 use herd::bugs::Bug;
 use herd::config::HerdConfig;
-use herd_sim::herd_config::sim_herd;
-use herd_sim::run::{run, FailureKind, Options};
 use herd_sim::scenario;
+use herd_sim::world::herd_config::sim_herd;
+use herd_sim::{run, FailureKind, Options};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner};
@@ -263,12 +263,12 @@ fn check(schedule: &Schedule, bug: Option<Bug>) -> Result<(), TestCaseError> {
         Some(f) => Err(TestCaseError::fail(format!(
             "{} at {}: {}\nsave this scenario as case.toml and run \
              `cargo run -p herd-sim -- run case.toml` for the trace:\n{text}",
-            match f.kind {
+            match f.kind() {
                 FailureKind::Safety => "wrong answer or broken invariant",
                 FailureKind::Liveness => "no convergence",
             },
             f.place,
-            f.message
+            f.message()
         ))),
     }
 }

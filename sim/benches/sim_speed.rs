@@ -183,8 +183,10 @@ fn cost_per_sim_s(wall: Duration, sim_ms: u64) -> f64 {
     wall.as_secs_f64() / (sim_ms as f64 / 1_000.0)
 }
 
-/// Seeds the explorer rate is measured on.
+/// Seeds the explorer rate is measured on, and how many times (the best
+/// rate counts).
 const EXPLORE_SEEDS: u64 = 40;
+const EXPLORE_ROUNDS: usize = 3;
 
 /// Seeds per minute of the explorer in this process, on the default herd
 /// acknowledging locally: the scenarios a seed expands into are then those
@@ -281,15 +283,22 @@ fn main() {
     let (wall, sim_ms) = time_scenario(&load_scenario(Some(&herd), 2, &[]));
     row("ring + chords (25), 2 s of load at all 25", wall, sim_ms, 25);
 
-    let rate = explore_rate();
-    println!("explorer: {rate:.0} seeds/min (seeds 0..{EXPLORE_SEEDS}, default herd, ack = \"local\")");
-    if let Ok(binary) = std::env::var("SIM_SPEED_BASELINE") {
-        match explore_rate_of(&binary) {
-            Some(base) => println!(
-                "explorer, {binary}: {base:.0} seeds/min; this build runs {:.2}x as many",
-                rate / base
-            ),
-            None => println!("explorer, {binary}: did not run"),
+    // Turns with the baseline, best of each kept: the machine is shared.
+    let baseline = std::env::var("SIM_SPEED_BASELINE").ok();
+    let (mut rate, mut base) = (0f64, None::<f64>);
+    for _ in 0..EXPLORE_ROUNDS {
+        rate = rate.max(explore_rate());
+        if let Some(b) = baseline.as_deref().and_then(explore_rate_of) {
+            base = Some(base.map_or(b, |m| m.max(b)));
         }
+    }
+    println!("explorer: {rate:.0} seeds/min (seeds 0..{EXPLORE_SEEDS}, default herd, ack = \"local\")");
+    match (&baseline, base) {
+        (Some(binary), Some(base)) => println!(
+            "explorer, {binary}: {base:.0} seeds/min; this build runs {:.2}x as many",
+            rate / base
+        ),
+        (Some(binary), None) => println!("explorer, {binary}: did not run"),
+        _ => {}
     }
 }

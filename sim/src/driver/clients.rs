@@ -1,7 +1,7 @@
-//! Scenario clients. Each client label (and each `many_clients` prefix and
-//! server) is one turmoil client host that lives for the whole run and
-//! takes work from the driver through a bounded channel: so a long run has
-//! as many client hosts, and links, as a short one. Each job is a fresh
+//! Scenario clients. Each client label (and each `many_clients` prefix,
+//! as `<prefix>NNNN`) is one turmoil client host that lives for the whole
+//! run and takes work from the driver through a bounded channel: so a long
+//! run has as many client hosts, and links, as a short one. Each job is a fresh
 //! connection; what the client sent and got is recorded by the client
 //! host itself, stamped with simulated time, and left in a slot for the
 //! driver to judge.

@@ -247,7 +247,7 @@ fn many_clients(
             timeout: Duration::from_millis(CLIENT_TIMEOUT_MS),
             after_ack: None,
         };
-        let host = format!("{prefix}-{server}");
+        let host = format!("{prefix}NNNN");
         let sent: Vec<Vec<u8>> = lines.iter().map(|(_, line)| line.clone()).collect();
         let slots = parts
             .clients

@@ -44,26 +44,3 @@ pub fn to_toml(
     out.push_str(&body);
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::explore::generate::generate;
-    use crate::world::herd_config::sim_herd;
-
-    #[test]
-    fn a_generated_scenario_reads_back_as_the_same_scenario() {
-        let herd = sim_herd(None, None).unwrap();
-        for seed in 0..20 {
-            let (scenario, _) = generate(seed, &herd);
-            let text = to_toml(&scenario, None, &["a comment".into()]).unwrap();
-            let back = crate::scenario::parse(&text, "x.toml", "x").unwrap();
-            assert_eq!(back.herd, scenario.herd);
-            assert_eq!(back.network, scenario.network);
-            assert_eq!(back.end_ms, scenario.end_ms);
-            assert_eq!(back.seed, scenario.seed);
-            let actions = |s: &Scenario| s.steps.iter().map(|s| s.action.clone()).collect::<Vec<_>>();
-            assert_eq!(actions(&back), actions(&scenario), "seed {seed}");
-        }
-    }
-}

@@ -269,6 +269,21 @@ mod tests {
     }
 
     #[test]
+    fn a_generated_scenario_reads_back_as_the_same_scenario() {
+        let herd = sim_herd(None, None).unwrap();
+        for seed in 0..20 {
+            let (scenario, _) = generate(seed, &herd);
+            let text = crate::scenario::write::to_toml(&scenario, None, &["a comment".into()]).unwrap();
+            let back = crate::scenario::parse(&text, "x.toml", "x").unwrap();
+            assert_eq!(back.herd, scenario.herd);
+            assert_eq!(back.network, scenario.network);
+            assert_eq!(back.end_ms, scenario.end_ms);
+            assert_eq!(back.seed, scenario.seed);
+            assert_eq!(actions(&back), actions(&scenario), "seed {seed}");
+        }
+    }
+
+    #[test]
     fn a_seed_is_always_the_same_scenario() {
         let herd = sim_herd(None, None).unwrap();
         for seed in 0..50 {

@@ -63,7 +63,7 @@ fn hover_text(text: &str) -> String {
     format!("{cut}... ({} bytes)", text.len())
 }
 
-/// A `many_clients` host is named `<prefix>-<server>`; keep names short.
+/// Long client labels make wide columns; keep names short.
 fn short_host(host: &str) -> String {
     if host.chars().count() <= 18 {
         host.to_string()

@@ -15,84 +15,19 @@ use crate::scenario::{decode_hex, Action, PlacesMode};
 use crate::world::places::Behaviour;
 
 pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure> {
-    let at = |v: Violation| Failure::at(place, v);
-    let now = parts.world.now();
+    if let Some(fault) = fault_of(action) {
+        parts.log.note(parts.world.now(), Note::Fault(fault.clone()));
+        injure(parts, &fault);
+        return Ok(());
+    }
     match action {
-        Action::Client { .. } => client(parts, action, place)?,
+        Action::Client { .. } => client(parts, action, place),
         Action::ManyClients {
             count,
             prefix,
             servers,
             ..
-        } => many_clients(parts, *count, prefix, servers, place)?,
-        Action::Partition { a, b, oneway, .. } | Action::Heal { a, b, oneway, .. } => {
-            let cut = matches!(action, Action::Partition { .. });
-            let (a, b, oneway) = (a.clone(), b.clone(), *oneway);
-            parts.world.cut(&a, &b, oneway, cut);
-            let fault = if cut {
-                Fault::Partition { a, b, oneway }
-            } else {
-                Fault::Heal { a, b, oneway }
-            };
-            parts.log.note(now, Note::Fault(fault));
-        }
-        Action::Hold { a, b, .. } | Action::Release { a, b, .. } => {
-            let held = matches!(action, Action::Hold { .. });
-            parts.world.hold(a, b, held);
-            let (a, b) = (a.clone(), b.clone());
-            let fault = if held {
-                Fault::Hold { a, b }
-            } else {
-                Fault::Release { a, b }
-            };
-            parts.log.note(now, Note::Fault(fault));
-        }
-        Action::Latency { a, b, ms, .. } => {
-            parts.world.latency(a, b, *ms);
-            let fault = Fault::Latency {
-                a: a.clone(),
-                b: b.clone(),
-                ms: *ms,
-            };
-            parts.log.note(now, Note::Fault(fault));
-        }
-        Action::Loss { a, b, rate, .. } => {
-            parts.world.loss(a, b, *rate);
-            let fault = Fault::Loss {
-                a: a.clone(),
-                b: b.clone(),
-                rate: *rate,
-            };
-            parts.log.note(now, Note::Fault(fault));
-        }
-        Action::Crash { server, .. } => {
-            parts.log.note(
-                now,
-                Note::Fault(Fault::Crash {
-                    server: server.clone(),
-                }),
-            );
-            parts.world.crash(server);
-        }
-        Action::SilentDeath { server, .. } => {
-            parts.log.note(
-                now,
-                Note::Fault(Fault::SilentDeath {
-                    server: server.clone(),
-                }),
-            );
-            parts.world.silent_death(server);
-        }
-        Action::Restart { server, .. } => {
-            parts.log.note(
-                now,
-                Note::Fault(Fault::Restart {
-                    server: server.clone(),
-                }),
-            );
-            parts.world.restart(server);
-            parts.judge.inside.restarted(server);
-        }
+        } => many_clients(parts, *count, prefix, servers, place),
         Action::Places {
             mode,
             delay_ms,
@@ -109,13 +44,49 @@ pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(
                 PlacesMode::Status => Behaviour::Status(status.clone().unwrap_or_default()),
                 PlacesMode::Http => Behaviour::Http(code.unwrap_or(500)),
             };
-            parts.log.note(now, Note::Places(format!("{behaviour:?}")));
+            parts
+                .log
+                .note(parts.world.now(), Note::Places(format!("{behaviour:?}")));
             parts.world.set_places(behaviour);
+            Ok(())
         }
-        Action::Holds { .. } => holds(parts, action).map_err(at)?,
-        Action::Converged { .. } => unreachable!("the drive loop waits for convergence"),
+        Action::Holds { .. } => holds(parts, action).map_err(|v| Failure::at(place, v)),
+        _ => unreachable!("faults are applied above, and the drive loop waits for convergence"),
     }
-    Ok(())
+}
+
+/// The fault an action is, if it is one.
+fn fault_of(action: &Action) -> Option<Fault> {
+    Some(match action.clone() {
+        Action::Partition { a, b, oneway, .. } => Fault::Partition { a, b, oneway },
+        Action::Heal { a, b, oneway, .. } => Fault::Heal { a, b, oneway },
+        Action::Hold { a, b, .. } => Fault::Hold { a, b },
+        Action::Release { a, b, .. } => Fault::Release { a, b },
+        Action::Latency { a, b, ms, .. } => Fault::Latency { a, b, ms },
+        Action::Loss { a, b, rate, .. } => Fault::Loss { a, b, rate },
+        Action::Crash { server, .. } => Fault::Crash { server },
+        Action::SilentDeath { server, .. } => Fault::SilentDeath { server },
+        Action::Restart { server, .. } => Fault::Restart { server },
+        _ => return None,
+    })
+}
+
+fn injure(parts: &mut Parts, fault: &Fault) {
+    let world = &mut *parts.world;
+    match fault {
+        Fault::Partition { a, b, oneway } => world.cut(a, b, *oneway, true),
+        Fault::Heal { a, b, oneway } => world.cut(a, b, *oneway, false),
+        Fault::Hold { a, b } => world.hold(a, b, true),
+        Fault::Release { a, b } => world.hold(a, b, false),
+        Fault::Latency { a, b, ms } => world.latency(a, b, *ms),
+        Fault::Loss { a, b, rate } => world.loss(a, b, *rate),
+        Fault::Crash { server } => world.crash(server),
+        Fault::SilentDeath { server } => world.silent_death(server),
+        Fault::Restart { server } => {
+            world.restart(server);
+            parts.judge.inside.restarted(server);
+        }
+    }
 }
 
 fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure> {

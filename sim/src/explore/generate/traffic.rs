@@ -65,20 +65,7 @@ impl Gen<'_> {
                 time_text(ns, digits)
             }
         };
-        let client = client_id(c);
-        let send = format!("IAMAT {client} {location} {time}");
-        let expect_match = format!(
-            r"^AT {} [+-]\d+\.\d{{9}} {} {} {}$",
-            regex::escape(server),
-            regex::escape(&client),
-            regex::escape(&location),
-            if time == "{now}" {
-                time.clone()
-            } else {
-                regex::escape(&time)
-            }
-        );
-        let mut step = client_step(t, c, server, send, None, Some(expect_match), None);
+        let mut step = iamat_step(t, c, server, &location, &time);
         if self.reads.as_mut().is_some_and(|r| r.random_ratio(1, 4)) {
             self.params.read_after_ack += 1;
             if let Action::Client { read_after_ack, .. } = &mut step {
@@ -96,17 +83,7 @@ impl Gen<'_> {
         self.params.iamats += 1;
         let location = self.location();
         let ns = i128::from(EPOCH_SECS) * 1_000_000_000 + i128::from(t + 30_000) * 1_000_000;
-        let time = time_text(ns, 9);
-        let client = client_id(c);
-        let send = format!("IAMAT {client} {location} {time}");
-        let expect_match = format!(
-            r"^AT {} [+-]\d+\.\d{{9}} {} {} {}$",
-            regex::escape(server),
-            regex::escape(&client),
-            regex::escape(&location),
-            regex::escape(&time)
-        );
-        client_step(t, c, server, send, None, Some(expect_match), None)
+        iamat_step(t, c, server, &location, &time_text(ns, 9))
     }
 
     fn whatsat(&mut self, t: u64, c: usize, server: &str) -> Action {
@@ -142,4 +119,23 @@ impl Gen<'_> {
         let expect = format!("? {send}");
         client_step(t, c, server, send, Some(expect), None, None)
     }
+}
+
+/// Client `c` sends `IAMAT` with `location` and `time` (`{now}` for the
+/// step's time) and must get the AT line for it.
+fn iamat_step(t: u64, c: usize, server: &str, location: &str, time: &str) -> Action {
+    let client = client_id(c);
+    let send = format!("IAMAT {client} {location} {time}");
+    let time_pattern = if time == "{now}" {
+        time.to_string()
+    } else {
+        regex::escape(time)
+    };
+    let expect_match = format!(
+        r"^AT {} [+-]\d+\.\d{{9}} {} {} {time_pattern}$",
+        regex::escape(server),
+        regex::escape(&client),
+        regex::escape(location),
+    );
+    client_step(t, c, server, send, None, Some(expect_match), None)
 }

@@ -161,6 +161,7 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
     let mut tracked: Vec<Tracked> = Vec::new();
     let mut by_client: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut created: BTreeMap<String, u64> = BTreeMap::new();
+    // "Or newer" by the server's own order: this measures, it does not judge.
     let holds = |store: Option<&BTreeMap<String, Update>>, update: &Update| {
         store
             .and_then(|s| s.get(&update.client))

@@ -12,8 +12,12 @@ use std::time::{Duration, Instant};
 use herd::clock::SystemClock;
 use herd::config::LogSettings;
 use herd::log::{ServerLog, Threshold};
-use herd::observe::{Event, Observer, Role, TracingObserver};
+use herd::observe::{Event, Observer, Role};
+
+#[path = "old_log/tracing_observer.rs"]
+mod tracing_observer;
 use herd::protocol::{ClientTime, Location, PeerMessage, Skew, Update};
+use tracing_observer::TracingObserver;
 
 /// Updates per round; each is six events, under the old writer's queue of
 /// 128 000 lines so that it has a chance to keep them all.

@@ -41,6 +41,9 @@ pub enum Bug {
     AtFromClients,
     /// Computes the AT skew in floating point.
     FloatSkew,
+    /// Sends the AT reply before the neighbours hold the update (what
+    /// `ack = "local"` does on purpose), while claiming `ack = "herd"`.
+    AckBeforeFlood,
 }
 
 #[cfg(feature = "bug-catalogue")]

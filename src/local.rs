@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::clock::SystemClock;
 use crate::config::HerdConfig;
 use crate::net::TokioNet;
-use crate::observe::{SharedObserver, TracingObserver};
+use crate::observe::{NullObserver, SharedObserver};
 use crate::places::Places;
 use crate::server::{self, ServerEnv, ServerError, ServerState};
 
@@ -39,8 +39,8 @@ impl LocalHerd {
     /// each (the template's hosts and ports are replaced; links and tuning
     /// are kept).
     pub async fn start(template: &HerdConfig, places: Arc<dyn Places>) -> io::Result<Self> {
-        let tracing: Observers = Arc::new(|_| Arc::new(TracingObserver::default()));
-        Self::start_observed(template, places, tracing).await
+        let none: Observers = Arc::new(|_| Arc::new(NullObserver));
+        Self::start_observed(template, places, none).await
     }
 
     /// `start`, with each server's events going to `observers(name)`.

@@ -7,18 +7,21 @@
 //!
 //! Load: 50 clients, each sending an IAMAT every 200 simulated ms (one
 //! `many_clients` step every 200 ms), then a `converged` step. Runs under
-//! a second are repeated and the fastest kept. The load lasts seconds, not
-//! minutes: every step adds client hosts, turmoil 0.7.2 keeps stepping
-//! every host it ever made, and the cost of a simulated second grows with
-//! the run (30 s of this load on the default herd takes minutes).
+//! a second are repeated and the fastest kept. The growth ratio is the
+//! cost of a simulated second under 12 s of load over that under 3 s: 1.0
+//! means a long run costs no more per simulated second than a short one.
+//!
+//! Last, the explorer's rate: seeds per minute over `EXPLORE_SEEDS` seeds,
+//! and, with `SIM_SPEED_BASELINE=/path/to/herd-sim`, the same seeds on that
+//! binary in the same run, as a ratio.
 //!
 //! `cargo bench -p herd-sim --bench sim_speed`
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use herd_sim::run::{run, Options};
 use herd_sim::scenario::{self, Scenario};
+use herd_sim::{run, Options};
 
 const CLIENTS: usize = 50;
 const EVERY_MS: u64 = 200;
@@ -137,7 +140,7 @@ fn time_scenario(scenario: &Scenario) -> (Duration, u64) {
         let report = run(scenario, scenario.seed, Options::default());
         best = best.min(wall.elapsed());
         if let Some(f) = report.failure {
-            panic!("the load scenario failed at {}: {}", f.place, f.message);
+            panic!("the load scenario failed at {}: {}", f.place, f.message());
         }
         sim_ms = report.sim_ms;
         if best >= REPEAT_UNDER {
@@ -175,6 +178,67 @@ fn row(label: &str, wall: Duration, sim_ms: u64, servers: usize) {
     );
 }
 
+/// Wall time per simulated second of a run.
+fn cost_per_sim_s(wall: Duration, sim_ms: u64) -> f64 {
+    wall.as_secs_f64() / (sim_ms as f64 / 1_000.0)
+}
+
+/// Seeds the explorer rate is measured on, and how many times (the best
+/// rate counts).
+const EXPLORE_SEEDS: u64 = 40;
+const EXPLORE_ROUNDS: usize = 3;
+
+/// Seeds per minute of the explorer in this process, on the default herd
+/// acknowledging locally: the scenarios a seed expands into are then those
+/// of binaries that predate read-after-ack steps, so the rates compare.
+fn explore_rate() -> f64 {
+    let out = std::env::temp_dir().join("sim_speed_explore");
+    let local: toml::Table = "ack = \"local\"".parse().expect("a tuning table");
+    let config = herd_sim::explore::Config {
+        seeds: 0..EXPLORE_SEEDS,
+        shard: (1, 1),
+        herd: herd_sim::world::herd_config::sim_herd(None, Some(local)).expect("the default herd"),
+        herd_table: None,
+        out,
+        bug: None,
+        keep_going: true,
+        shrink_runs: 0,
+        verbose: false,
+        progress: false,
+    };
+    let wall = Instant::now();
+    let summary = herd_sim::explore::explore(&config, &mut std::io::sink()).expect("explore runs");
+    let wall_s = wall.elapsed().as_secs_f64();
+    if !summary.findings.is_empty() {
+        println!("  ({} of the seeds failed)", summary.findings.len());
+    }
+    summary.seeds_run as f64 * 60.0 / wall_s
+}
+
+/// Seeds per minute of another herd-sim binary's explorer, same seeds.
+fn explore_rate_of(binary: &str) -> Option<f64> {
+    let out = std::env::temp_dir().join("sim_speed_explore_baseline");
+    let wall = Instant::now();
+    let status = std::process::Command::new(binary)
+        .args([
+            "explore",
+            "--quiet",
+            "--keep-going",
+            "--shrink-runs",
+            "0",
+            "--seeds",
+        ])
+        .arg(format!("0..{EXPLORE_SEEDS}"))
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    let wall_s = wall.elapsed().as_secs_f64();
+    // Exit codes 1 and 2 are failing seeds, which still ran.
+    (status.code().is_some_and(|c| c <= 2)).then(|| EXPLORE_SEEDS as f64 * 60.0 / wall_s)
+}
+
 fn main() {
     println!("load: {CLIENTS} clients, an IAMAT each every {EVERY_MS} simulated ms");
     println!(
@@ -190,13 +254,18 @@ fn main() {
             hosts,
         );
     }
-    // Every load step adds client hosts, and turmoil 0.7.2 steps every
-    // host it ever made and scans every link for each running host on
-    // every tick: the cost of a simulated second grows with the run.
-    for load_s in [2, 4, 8] {
+    // The same load, short and long: a long run must not cost more per
+    // simulated second than a short one.
+    let mut costs = Vec::new();
+    for load_s in [3, 12] {
         let (wall, sim_ms) = time_scenario(&load_scenario(None, load_s, &[]));
         row(&format!("default herd (5), {load_s} s of load"), wall, sim_ms, 5);
+        costs.push(cost_per_sim_s(wall, sim_ms));
     }
+    println!(
+        "growth: a simulated second of 12 s of load costs {:.2}x one of 3 s",
+        costs[1] / costs[0]
+    );
     // Herd size, with the clients on the same five servers so that the
     // client hosts are the same and only the herd grows.
     let entry: Vec<String> = (0..5).map(|i| format!("S{i:02}")).collect();
@@ -213,4 +282,23 @@ fn main() {
     let herd = ring_with_chords(25, 7);
     let (wall, sim_ms) = time_scenario(&load_scenario(Some(&herd), 2, &[]));
     row("ring + chords (25), 2 s of load at all 25", wall, sim_ms, 25);
+
+    // Turns with the baseline, best of each kept: the machine is shared.
+    let baseline = std::env::var("SIM_SPEED_BASELINE").ok();
+    let (mut rate, mut base) = (0f64, None::<f64>);
+    for _ in 0..EXPLORE_ROUNDS {
+        rate = rate.max(explore_rate());
+        if let Some(b) = baseline.as_deref().and_then(explore_rate_of) {
+            base = Some(base.map_or(b, |m| m.max(b)));
+        }
+    }
+    println!("explorer: {rate:.0} seeds/min (seeds 0..{EXPLORE_SEEDS}, default herd, ack = \"local\")");
+    match (&baseline, base) {
+        (Some(binary), Some(base)) => println!(
+            "explorer, {binary}: {base:.0} seeds/min; this build runs {:.2}x as many",
+            rate / base
+        ),
+        (Some(binary), None) => println!("explorer, {binary}: did not run"),
+        _ => {}
+    }
 }

@@ -1,20 +1,23 @@
 //! herd-sim: the real herd server code as turmoil hosts in one process on
 //! one thread, driven by scenario files. See docs/scenarios.md.
+//!
+//! By role: `world/` is what the servers run in (simulated net and clock,
+//! the Places stand-in, the herd); `scenario/` reads and writes scenario
+//! files; `driver/` runs one scenario's steps and clients; `observe/`
+//! records and shows what happened; `oracle/` judges it, apart from the
+//! server's code; `explore/` turns seeds into scenarios and shrinks
+//! failures.
 
-pub mod checks;
-pub mod clients;
-pub mod clock;
-pub mod determinism;
+// A run stops at its first violation, so carrying one by value costs
+// nothing worth boxing it for.
+#![allow(clippy::result_large_err)]
+
+pub mod driver;
 pub mod explore;
-pub mod flow;
-pub mod herd_config;
-mod judge;
-pub mod net;
-pub mod places;
-pub mod run;
+pub mod observe;
+pub mod oracle;
 pub mod scenario;
-pub mod stats;
-mod steps;
-pub mod svg;
-pub mod trace;
-pub mod wiremock_places;
+pub mod world;
+
+pub use driver::{run, Failure, Options, Report};
+pub use oracle::{FailureKind, Violation, ViolationKind};

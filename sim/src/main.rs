@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use herd_sim::run::{self, FailureKind, Options};
+use herd_sim::observe::{diagram, stats};
 use herd_sim::scenario::{self, Scenario};
+use herd_sim::{FailureKind, Options};
 
 #[derive(Parser)]
 #[command(name = "herd-sim", version, about = "Deterministic simulator for the herd")]
@@ -50,7 +51,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
         /// Draw only this stretch of simulated time.
-        #[arg(long, value_name = "FROM_MS..TO_MS", value_parser = herd_sim::svg::parse_window)]
+        #[arg(long, value_name = "FROM_MS..TO_MS", value_parser = diagram::parse_window)]
         svg_window: Option<(u64, u64)>,
         /// Draw heartbeats in the diagram (faint); left out by default.
         #[arg(long)]
@@ -182,13 +183,13 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
     for (scenario, seed) in runs {
         // Wall time is for the reader only; nothing in the run depends on it.
         let wall = std::time::Instant::now();
-        let report = run::run(scenario, seed, options);
+        let report = herd_sim::run(scenario, seed, options);
         let wall_s = wall.elapsed().as_secs_f64();
         let converged = report
             .converged_ms
             .map_or(String::new(), |ms| format!("  converged in {ms} ms"));
         let verdict = if report.failure.is_none() { "PASS" } else { "FAIL" };
-        let stats = herd_sim::stats::of_report(&report, scenario);
+        let stats = stats::of_run(&report.records, &scenario.herd, report.sim_ms);
         println!(
             "{verdict}  {}  seed {seed}  sim {}.{:03}s{converged}  {}  (wall {wall_s:.2}s)",
             scenario.name,
@@ -198,24 +199,42 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
         );
         if let Some(file) = &settings.see.svg {
             let one_run = scenarios.len() == 1 && settings.runs == 1;
-            let path = herd_sim::svg::file_for(file, &scenario.name, seed, one_run, settings.runs == 1);
+            let path = diagram::file_for(file, &scenario.name, seed, one_run, settings.runs == 1);
+            let titled = diagram::Titled {
+                scenario: &scenario.name,
+                description: &scenario.description,
+                seed,
+                verdict: match &report.failure {
+                    None => "PASS".to_string(),
+                    Some(f) => format!("FAIL at {}: {}", f.place, f.message()),
+                },
+                herd: &scenario.herd,
+                sim_ms: report.sim_ms,
+            };
             let see = &settings.see;
-            let svg = herd_sim::svg::of_report(&report, scenario, seed, see.svg_window, see.svg_heartbeats);
+            let svg = diagram::of_run(&report.records, &titled, see.svg_window, see.svg_heartbeats);
             std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
         }
-        json.push(herd_sim::stats::json_entry(scenario, seed, &report, &stats));
+        let pass = report.failure.is_none();
+        json.push(stats::json_entry(
+            &scenario.name,
+            seed,
+            pass,
+            report.sim_ms,
+            &stats,
+        ));
         if let Some(failure) = &report.failure {
-            let what = match failure.kind {
+            let what = match failure.kind() {
                 FailureKind::Safety => "wrong answer or broken invariant",
                 FailureKind::Liveness => "no convergence",
             };
-            println!("  {what} at {}: {}", failure.place, failure.message);
+            println!("  {what} at {}: {}", failure.place, failure.message());
             println!(
                 "  reproduce: cargo run -p herd-sim -- run {} --seed {seed}{}",
                 scenario.path,
                 options.bug.map_or(String::new(), |b| format!(" --bug {b}"))
             );
-            let this = match failure.kind {
+            let this = match failure.kind() {
                 FailureKind::Safety => EXIT_SAFETY,
                 FailureKind::Liveness => EXIT_LIVENESS,
             };

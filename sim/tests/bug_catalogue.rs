@@ -7,11 +7,10 @@
 use std::path::PathBuf;
 
 use herd::bugs::Bug;
-use herd_sim::explore::shrink::classify;
 use herd_sim::explore::{explore, Config};
-use herd_sim::herd_config::sim_herd;
-use herd_sim::run::{run, Options};
 use herd_sim::scenario;
+use herd_sim::world::herd_config::sim_herd;
+use herd_sim::{run, Options};
 
 /// Seeds the test looks through; every bug is found well within them.
 const SEEDS: u64 = 20;
@@ -72,12 +71,8 @@ fn finds_and_shrinks(bug: Bug) {
     let failure = with
         .failure
         .unwrap_or_else(|| panic!("{bug}: the shrunk scenario passes with the bug:\n{log}"));
-    assert_eq!(failure.kind, finding.kind, "{bug}: {log}");
-    assert_eq!(
-        classify(failure.kind, &failure.message),
-        finding.class,
-        "{bug}: {log}"
-    );
+    assert_eq!(failure.kind(), finding.kind, "{bug}: {log}");
+    assert_eq!(failure.violation.kind(), finding.class, "{bug}: {log}");
     let without = run(&shrunk, shrunk.seed, Options::default());
     assert!(
         without.failure.is_none(),
@@ -114,4 +109,5 @@ catalogue! {
     radius_in_kilometres => Bug::RadiusInKilometres,
     at_from_clients => Bug::AtFromClients,
     float_skew => Bug::FloatSkew,
+    ack_before_flood => Bug::AckBeforeFlood,
 }

@@ -1,124 +1,251 @@
-//! The checkers themselves must catch what they claim to catch.
+//! The checkers themselves must catch what they claim to catch: the
+//! inside view on store changes as a server would report them, convergence
+//! on stores in given groups, the outside view on exchanges as a client
+//! would see them.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::time::Duration;
 
-use herd::config::HerdConfig;
-use herd::server::ServerState;
-use herd_sim::checks::{parse_at, Book, States};
+use herd::protocol::{ClientTime, Location, PeerMessage, Skew, Update};
+use herd_sim::observe::{Record, ServerEvent, Source, What};
+use herd_sim::oracle::client::{check_acks, check_refusal, check_whatsat, expect_ack, Exchange};
+use herd_sim::oracle::violation::Unconverged;
+use herd_sim::oracle::{Entry, Inside, ViolationKind};
 
-fn state(name: &str) -> Arc<ServerState> {
-    ServerState::new(name, Arc::new(HerdConfig::default_herd()))
+/// An update as a server would report it, from its AT line.
+fn update(line: &str) -> Update {
+    let f: Vec<&str> = line.split(' ').collect();
+    let skew = Entry::from_at_line(line).expect("an AT line").skew_ns;
+    Update {
+        origin: f[1].to_string(),
+        skew: Skew(skew),
+        client: f[3].to_string(),
+        location: Location::parse(f[4]).expect("a location"),
+        time: ClientTime::parse(f[5]).expect("a time"),
+    }
 }
 
-fn at(line: &str) -> herd::protocol::Update {
-    parse_at(line).expect("a valid AT line")
+fn record(server: &str, incarnation: u32, event: ServerEvent) -> Record {
+    Record {
+        at: Duration::ZERO,
+        host: server.into(),
+        what: What::Server { incarnation, event },
+    }
 }
+
+fn stored(server: &str, incarnation: u32, now: &str, replaced: Option<&str>) -> Record {
+    let event = ServerEvent::Stored {
+        update: update(now),
+        replaced: replaced.map(update),
+        source: Source::Client(1),
+    };
+    record(server, incarnation, event)
+}
+
+fn kind<T>(result: Result<T, herd_sim::Violation>) -> Option<ViolationKind> {
+    result.err().map(|v| v.kind())
+}
+
+const AT_100: &str = "AT Hands +0.000000001 kiwi +01.000000+001.000000 100";
+const AT_200: &str = "AT Hands +0.000000001 kiwi +01.000000+001.000000 200";
 
 #[test]
-fn an_update_no_client_sent_breaks_the_invariant() {
-    let mut book = Book::default();
-    book.note_sent("Goloman", b"IAMAT kiwi +01.000000+001.000000 100\n");
-    let goloman = state("Goloman");
-    goloman.apply(
-        at("AT Goloman +0.000000001 kiwi +01.000000+001.000000 100"),
-        herd::observe::Source::Client(1),
-        &[],
-        None,
-        Default::default(),
-    );
-    let states = States::from([("Goloman".to_string(), goloman.clone())]);
-    assert_eq!(book.check_invariants(&states), Ok(()));
-
+fn an_update_no_client_sent_breaks_the_model() {
+    let mut inside = Inside::new(5);
+    inside.sending("Hands", b"IAMAT kiwi +01.000000+001.000000 100\n");
+    assert_eq!(inside.observe(&stored("Hands", 1, AT_100, None)), Ok(()));
     // Same client and time, but a location the client never sent.
-    goloman.apply(
-        at("AT Goloman +0.000000001 kiwi +02.000000+002.000000 101"),
-        herd::observe::Source::Client(1),
-        &[],
-        None,
-        Default::default(),
-    );
-    let err = book.check_invariants(&states).unwrap_err();
-    assert!(err.contains("no client sent"), "{err}");
+    let elsewhere = "AT Hands +0.000000001 kiwi +02.000000+002.000000 100";
+    let planted = stored("Hands", 1, elsewhere, Some(AT_100));
+    assert_eq!(kind(inside.observe(&planted)), Some(ViolationKind::NeverSent));
 }
 
 #[test]
-fn an_update_claiming_the_wrong_origin_breaks_the_invariant() {
-    let mut book = Book::default();
-    book.note_sent("Hands", b"IAMAT kiwi +01.000000+001.000000 100\n");
-    let welsh = state("Welsh");
-    welsh.apply(
-        at("AT Goloman +0.000000001 kiwi +01.000000+001.000000 100"),
-        herd::observe::Source::Client(1),
-        &[],
-        None,
-        Default::default(),
+fn an_update_claiming_the_wrong_origin_breaks_the_model() {
+    let mut inside = Inside::new(5);
+    inside.sending("Hands", b"IAMAT kiwi +01.000000+001.000000 100\n");
+    let claimed = "AT Goloman +0.000000001 kiwi +01.000000+001.000000 100";
+    assert_eq!(
+        kind(inside.observe(&stored("Welsh", 1, claimed, None))),
+        Some(ViolationKind::NeverSent)
     );
-    let states = States::from([("Welsh".to_string(), welsh)]);
-    assert!(book.check_invariants(&states).is_err());
 }
 
 #[test]
-fn going_back_in_client_time_breaks_the_invariant() {
-    let mut book = Book::default();
-    book.note_sent(
+fn going_back_in_client_time_breaks_the_model() {
+    let mut inside = Inside::new(5);
+    inside.sending(
         "Hands",
         b"IAMAT kiwi +01.000000+001.000000 100\nIAMAT kiwi +01.000000+001.000000 200\n",
     );
-    let newer = state("Hands");
-    newer.apply(
-        at("AT Hands +0.000000001 kiwi +01.000000+001.000000 200"),
-        herd::observe::Source::Client(1),
-        &[],
-        None,
-        Default::default(),
-    );
-    book.check_invariants(&States::from([("Hands".to_string(), newer)]))
-        .unwrap();
-    // The same server name now shows an older update (without a restart
-    // the simulator would have to be told about).
-    let older = state("Hands");
-    older.apply(
-        at("AT Hands +0.000000001 kiwi +01.000000+001.000000 100"),
-        herd::observe::Source::Client(1),
-        &[],
-        None,
-        Default::default(),
-    );
-    let states = States::from([("Hands".to_string(), older)]);
-    let err = book.check_invariants(&states).unwrap_err();
-    assert!(err.contains("went back in time"), "{err}");
-    // After a restart the history starts again.
-    book.forget("Hands");
-    assert_eq!(book.check_invariants(&states), Ok(()));
+    inside.observe(&stored("Hands", 1, AT_200, None)).unwrap();
+    let back = stored("Hands", 1, AT_100, Some(AT_200));
+    assert_eq!(kind(inside.observe(&back)), Some(ViolationKind::BackInTime));
+    // A restarted server starts empty: the older one is news to it.
+    assert_eq!(inside.observe(&stored("Hands", 2, AT_100, None)), Ok(()));
 }
 
 #[test]
-fn convergence_wants_the_newest_told_update_everywhere() {
-    let mut book = Book::default();
-    book.note_sent("Hands", b"IAMAT kiwi +01.000000+001.000000 100\n");
-    book.note_sent("Welsh", b"IAMAT kiwi +02.000000+002.000000 200\n");
-    book.note_reply("AT Hands +0.000000001 kiwi +01.000000+001.000000 100\n");
-    book.note_reply("AT Welsh +0.000000001 kiwi +02.000000+002.000000 200\n");
-    // An AT line for something never sent does not count.
-    book.note_reply("AT Welsh +0.000000001 ghost +02.000000+002.000000 200\n");
-    assert_eq!(book.clients_told(), 1);
-    let hands = state("Hands");
-    hands.apply(
-        at("AT Hands +0.000000001 kiwi +01.000000+001.000000 100"),
-        herd::observe::Source::Client(1),
-        &[],
-        None,
-        Default::default(),
+fn a_change_that_replaces_something_else_breaks_the_model() {
+    let mut inside = Inside::new(5);
+    inside.sending(
+        "Hands",
+        b"IAMAT kiwi +01.000000+001.000000 100\nIAMAT kiwi +01.000000+001.000000 200\n",
     );
-    let states = States::from([("Hands".to_string(), hands.clone())]);
-    let behind = book.check_converged(&states).unwrap_err();
-    assert!(behind.contains("Hands holds AT Hands"), "{behind}");
-    hands.apply(
-        at("AT Welsh +0.000000001 kiwi +02.000000+002.000000 200"),
-        herd::observe::Source::Client(1),
-        &[],
-        None,
-        Default::default(),
+    inside.observe(&stored("Hands", 1, AT_100, None)).unwrap();
+    let claims_empty = stored("Hands", 1, AT_200, None);
+    assert_eq!(
+        kind(inside.observe(&claims_empty)),
+        Some(ViolationKind::Misreported)
     );
-    assert_eq!(book.check_converged(&states), Ok(()));
+}
+
+#[test]
+fn flooding_more_than_a_loop_free_herd_can_breaks_the_bound() {
+    let mut inside = Inside::new(5);
+    inside.sending("Hands", b"IAMAT kiwi +01.000000+001.000000 100\n");
+    let send = || {
+        let event = ServerEvent::PeerSend {
+            conn: 1,
+            neighbour: "Goloman".into(),
+            message: PeerMessage::update(update(AT_100)),
+        };
+        record("Hands", 1, event)
+    };
+    // One update, five servers: at most 4 sends by each of 5 incarnations.
+    for _ in 0..20 {
+        inside.observe(&send()).unwrap();
+    }
+    assert_eq!(kind(inside.observe(&send())), Some(ViolationKind::FloodCost));
+}
+
+fn groups(groups: &[&[&str]]) -> Vec<Vec<String>> {
+    groups
+        .iter()
+        .map(|g| g.iter().map(|s| s.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn convergence_wants_the_told_update_and_agreement() {
+    let mut inside = Inside::new(5);
+    inside.sending("Hands", b"IAMAT kiwi +01.000000+001.000000 100\n");
+    inside.sending("Welsh", b"IAMAT kiwi +02.000000+002.000000 200\n");
+    inside.sending("Welsh", b"IAMAT fig +02.000000+002.000000 200\n");
+    let from_welsh = "AT Welsh +0.000000001 kiwi +02.000000+002.000000 200";
+    inside.told.told(Entry::from_at_line(AT_100).unwrap());
+    inside.told.told(Entry::from_at_line(from_welsh).unwrap());
+    assert_eq!(inside.told.clients(), 1, "the newest per client is kept");
+    inside.observe(&stored("Hands", 1, AT_100, None)).unwrap();
+    inside.observe(&stored("Welsh", 1, from_welsh, None)).unwrap();
+    let both = groups(&[&["Hands", "Welsh"]]);
+    let behind = inside.told.check(&inside.model, &both).unwrap_err();
+    assert!(behind.to_string().contains("Hands holds AT Hands"), "{behind}");
+    // Cut apart, Hands owes nothing for an update whose origin it cannot reach.
+    assert_eq!(
+        inside
+            .told
+            .check(&inside.model, &groups(&[&["Hands"], &["Welsh"]])),
+        Ok(())
+    );
+
+    inside
+        .observe(&stored("Hands", 1, from_welsh, Some(AT_100)))
+        .unwrap();
+    assert_eq!(inside.told.check(&inside.model, &both), Ok(()));
+    // An update no client was told of must still be everywhere in the group.
+    let fig = "AT Welsh +0.000000001 fig +02.000000+002.000000 200";
+    inside.observe(&stored("Welsh", 1, fig, None)).unwrap();
+    let Err(Unconverged::Gaps { count, examples }) = inside.told.check(&inside.model, &both) else {
+        panic!("Hands and Welsh disagree on fig");
+    };
+    assert_eq!(count, 1);
+    assert!(
+        examples[0].to_string().contains("but Welsh holds"),
+        "{}",
+        examples[0]
+    );
+}
+
+#[test]
+fn an_acknowledged_update_must_outlive_its_origin() {
+    let mut inside = Inside::new(5);
+    inside.sending("Welsh", b"IAMAT kiwi +02.000000+002.000000 200\n");
+    let acked = "AT Welsh +0.000000001 kiwi +02.000000+002.000000 200";
+    let survivors = BTreeSet::from(["Holiday".to_string(), "Goloman".to_string()]);
+    inside
+        .told
+        .must_survive(Entry::from_at_line(acked).unwrap(), survivors);
+    // Welsh is gone: only the survivors are in the groups.
+    let left = groups(&[&["Goloman", "Holiday"]]);
+    assert!(inside.told.check(&inside.model, &left).is_err());
+    inside.observe(&stored("Holiday", 1, acked, None)).unwrap();
+    inside.observe(&stored("Goloman", 1, acked, None)).unwrap();
+    assert_eq!(inside.told.check(&inside.model, &left), Ok(()));
+}
+
+fn exchange(sent: &str, reply: &str) -> Exchange {
+    Exchange {
+        client: "kiwi".into(),
+        server: "Hands".into(),
+        sent: sent.as_bytes().to_vec(),
+        reply: reply.as_bytes().to_vec(),
+        started_ns: 100_000_000_000,
+        ended_ns: 100_010_000_000,
+    }
+}
+
+const IAMAT: &str = "IAMAT kiwi +1.0+1.0 99.5\n";
+const TICK_NS: i128 = 1_000_000;
+
+#[test]
+fn an_ack_must_carry_the_exact_skew() {
+    // Received at 100.003 s: 0.503 s after the client's 99.5.
+    let good = exchange(IAMAT, "AT Hands +0.503000000 kiwi +1.0+1.0 99.5\n");
+    assert_eq!(check_acks(&good, TICK_NS), Ok(()));
+    assert!(expect_ack(&good).is_ok());
+    let off_tick = exchange(IAMAT, "AT Hands +0.503000001 kiwi +1.0+1.0 99.5\n");
+    assert_eq!(kind(check_acks(&off_tick, TICK_NS)), Some(ViolationKind::Skew));
+    let too_late = exchange(IAMAT, "AT Hands +0.520000000 kiwi +1.0+1.0 99.5\n");
+    assert_eq!(kind(check_acks(&too_late, TICK_NS)), Some(ViolationKind::Skew));
+    let short = exchange(IAMAT, "AT Hands +0.50300000 kiwi +1.0+1.0 99.5\n");
+    assert_eq!(
+        kind(check_acks(&short, TICK_NS)),
+        Some(ViolationKind::MalformedAt)
+    );
+    let other = exchange(IAMAT, "AT Welsh +0.503000000 kiwi +1.0+1.0 99.5\n");
+    assert_eq!(
+        kind(check_acks(&other, TICK_NS)),
+        Some(ViolationKind::MalformedAt)
+    );
+    assert!(expect_ack(&exchange(IAMAT, "? IAMAT kiwi +1.0+1.0 99.5\n")).is_err());
+}
+
+#[test]
+fn a_client_herd_line_must_be_refused() {
+    let line = "HERD AT Hands +0.000000000 kiwi +1.0+1.0 99.5";
+    let refused = exchange(&format!("{line}\n"), &format!("? {line}\n"));
+    assert_eq!(check_refusal(&refused), Ok(()));
+    let answered = exchange(&format!("{line}\n"), "AT Hands +0.000000000 kiwi +1.0+1.0 99.5\n");
+    assert_eq!(kind(check_refusal(&answered)), Some(ViolationKind::Planted));
+}
+
+#[test]
+fn a_whatsat_reply_must_have_its_shape() {
+    let at = "AT Hands +0.503000000 kiwi +1.0+1.0 99.5";
+    let ok = exchange("WHATSAT kiwi 10 1\n", &format!("{at}\n{{\"results\": [1]}}\n\n"));
+    assert_eq!(check_whatsat(&ok), Ok(()));
+    for bad in [
+        format!("{at}\n{{\"results\": [1, 2]}}\n\n"),
+        format!("{at}\n{{\"results\": []}}\n"),
+        format!("{at}\n{{\n\n\"results\": []}}\n\n"),
+        format!("{at}\nnot json\n\n"),
+    ] {
+        let ex = exchange("WHATSAT kiwi 10 1\n", &bad);
+        assert_eq!(
+            kind(check_whatsat(&ex)),
+            Some(ViolationKind::WhatsatShape),
+            "{bad:?}"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use herd_sim::explore::{explore, Config};
-use herd_sim::herd_config::sim_herd;
+use herd_sim::world::herd_config::sim_herd;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 const SHARDS: u64 = 16;

@@ -8,7 +8,7 @@
 //! partitions of single herd links or of one server from all the others,
 //! and heals of partitions in force. The case is written out as a scenario
 //! file (`Schedule::to_toml`), loaded with the normal loader and run with
-//! `herd_sim::run::run`; after the last event every partition is healed
+//! `herd_sim::run`; after the last event every partition is healed
 //! and a `converged` step asks every server to hold the newest update of
 //! every client that got an AT reply. The simulator checks its invariants
 //! (no server goes back in time, no server holds an update nobody sent)
@@ -33,9 +33,9 @@ use std::fmt::Write as _;
 
 use herd::bugs::Bug;
 use herd::config::HerdConfig;
-use herd_sim::herd_config::sim_herd;
-use herd_sim::run::{run, FailureKind, Options};
 use herd_sim::scenario;
+use herd_sim::world::herd_config::sim_herd;
+use herd_sim::{run, Failure, FailureKind, Options, ViolationKind};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner};
@@ -247,8 +247,9 @@ fn regex_escape(text: &str) -> String {
     text.replace('.', "\\.").replace('+', "\\+")
 }
 
-/// Runs the case on servers with `bug` (none: the real server).
-fn check(schedule: &Schedule, bug: Option<Bug>) -> Result<(), TestCaseError> {
+/// Runs the case on servers with `bug` (none: the real server); the
+/// case as a scenario file, and how it failed.
+fn outcome(schedule: &Schedule, bug: Option<Bug>) -> Result<(String, Option<Failure>), TestCaseError> {
     let herd = sim_herd(None, None).map_err(TestCaseError::fail)?;
     let text = schedule.to_toml(&herd);
     let scenario = scenario::parse(&text, "generated.toml", "generated")
@@ -257,18 +258,22 @@ fn check(schedule: &Schedule, bug: Option<Bug>) -> Result<(), TestCaseError> {
         bug,
         ..Options::default()
     };
-    let report = run(&scenario, scenario.seed, options);
-    match report.failure {
-        None => Ok(()),
-        Some(f) => Err(TestCaseError::fail(format!(
+    let failure = run(&scenario, scenario.seed, options).failure;
+    Ok((text, failure))
+}
+
+fn check(schedule: &Schedule) -> Result<(), TestCaseError> {
+    match outcome(schedule, None)? {
+        (_, None) => Ok(()),
+        (text, Some(f)) => Err(TestCaseError::fail(format!(
             "{} at {}: {}\nsave this scenario as case.toml and run \
              `cargo run -p herd-sim -- run case.toml` for the trace:\n{text}",
-            match f.kind {
+            match f.kind() {
                 FailureKind::Safety => "wrong answer or broken invariant",
                 FailureKind::Liveness => "no convergence",
             },
             f.place,
-            f.message
+            f.message()
         ))),
     }
 }
@@ -294,7 +299,7 @@ proptest! {
 
     #[test]
     fn converges_after_final_heal(schedule in schedule()) {
-        check(&schedule, None)?;
+        check(&schedule)?;
     }
 }
 
@@ -313,11 +318,22 @@ fn property_bites_without_reconciliation() {
     };
     let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut runner = TestRunner::new_with_rng(config, rng);
-    let result = runner.run(&schedule(), |s| check(&s, Some(Bug::NoReconciliation)));
+    // Without shrinking, the last failure seen is the one reported.
+    let last = std::cell::RefCell::new(None);
+    let result = runner.run(&schedule(), |s| match outcome(&s, Some(Bug::NoReconciliation))? {
+        (_, None) => Ok(()),
+        (_, Some(f)) => {
+            let message = f.message();
+            *last.borrow_mut() = Some(f);
+            Err(TestCaseError::fail(message))
+        }
+    });
     match result {
         Err(TestError::Fail(why, case)) => {
-            assert!(
-                why.message().contains("no convergence"),
+            let kind = last.borrow().as_ref().map(|f| f.violation.kind());
+            assert_eq!(
+                kind,
+                Some(ViolationKind::NotConverged),
                 "failed, but not on convergence: {why}"
             );
             eprintln!("no-reconciliation fails on {case:?}");

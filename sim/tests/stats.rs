@@ -1,9 +1,9 @@
 //! Propagation statistics: flooding cost per update, convergence latency,
 //! reconciliation and heartbeat traffic, on runs whose figures are known.
 
-use herd_sim::run::{run, Options};
+use herd_sim::observe::stats::{self, Stats};
 use herd_sim::scenario::{self, Scenario};
-use herd_sim::stats::{self, Stats};
+use herd_sim::{run, Options};
 
 /// One IAMAT at each server of the default herd, 200 ms apart, no faults.
 fn five_updates(flooding: &str) -> Scenario {
@@ -25,7 +25,7 @@ fn five_updates(flooding: &str) -> Scenario {
 fn stats_of(scenario: &Scenario) -> Stats {
     let report = run(scenario, scenario.seed, Options::default());
     assert!(report.failure.is_none(), "{:?}", report.failure);
-    stats::of_report(&report, scenario)
+    stats::of_run(&report.records, &scenario.herd, report.sim_ms)
 }
 
 #[test]
@@ -93,8 +93,8 @@ fn heartbeats_cost_about_four_pings_per_link_per_heartbeat() {
 fn json_entry_has_the_documented_keys() {
     let scenario = five_updates("plain");
     let report = run(&scenario, scenario.seed, Options::default());
-    let stats = stats::of_report(&report, &scenario);
-    let json = stats::json_entry(&scenario, scenario.seed, &report, &stats);
+    let stats = stats::of_run(&report.records, &scenario.herd, report.sim_ms);
+    let json = stats::json_entry(&scenario.name, scenario.seed, true, report.sim_ms, &stats);
     for key in [
         "scenario",
         "seed",

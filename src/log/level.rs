@@ -8,7 +8,11 @@ use std::str::FromStr;
 use thiserror::Error;
 use tracing_subscriber::filter::Targets;
 
-use crate::observe::{Level, TARGET};
+use crate::observe::Level;
+
+/// The target `RUST_LOG` directives name to set the log's level
+/// (`RUST_LOG=herd=debug`).
+pub const TARGET: &str = "herd";
 
 /// The least level kept; `off` (or `error`, since no event is an error)
 /// keeps nothing.

@@ -237,6 +237,10 @@ impl Line<'_> {
                     escape_into(out, server.as_bytes());
                 }
             }
+            PeerMessage::Dump { update } => {
+                out.extend_from_slice(b" DUMP ");
+                at_fields(out, update);
+            }
             PeerMessage::Ack { seqs } => {
                 out.extend_from_slice(b" ACK");
                 for seq in seqs {

@@ -6,14 +6,10 @@
 //! Events borrow what they describe, so reporting one costs no allocation;
 //! an observer that keeps an event copies what it needs.
 
-mod tracing;
-
 use std::fmt;
 use std::sync::Arc;
 
 use crate::protocol::{PeerMessage, Update};
-
-pub use self::tracing::{quoted, TracingObserver, TARGET};
 
 /// Numbers the connections of one server incarnation, from 1, in the order
 /// they were accepted or opened.

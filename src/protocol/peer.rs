@@ -14,10 +14,12 @@
 //! From the publisher:
 //! - `HERD CHALLENGE <server> <nonce> <mac>`: who it is, its proof, its challenge.
 //! - `HERD AT <seq> <origin> <skew> <client> <location> <time> [<seen>]`: one
-//!   update. `<seq>` numbers a flooded update to be acknowledged, `-` means no
-//!   acknowledgement is wanted (catch-up dumps, `ack = "local"`). `<seen>`
-//!   (comma-separated server names, only with pruned flooding) lists servers
-//!   that have been sent it already.
+//!   flooded update. `<seq>` numbers it for acknowledgement, `-` means none
+//!   is wanted (`ack = "local"`). `<seen>` (comma-separated server names,
+//!   only with pruned flooding) lists servers that have been sent it already.
+//! - `HERD DUMP <origin> <skew> <client> <location> <time>`: one update of a
+//!   catch-up dump (everything the publisher holds, at a link's start or on
+//!   `RESYNC`), never acknowledged, interleaved with flooded updates.
 //! - `HERD SYNCED <count>`: the end of a catch-up dump.
 //! - `HERD PING`: heartbeat, both directions, so a silent link is noticed.
 //!
@@ -56,6 +58,9 @@ pub enum PeerMessage {
         seq: Option<u64>,
         update: Update,
         seen: Vec<String>,
+    },
+    Dump {
+        update: Update,
     },
     Ack {
         seqs: Vec<u64>,
@@ -119,6 +124,15 @@ impl PeerMessage {
                         .collect(),
                 })
             }
+            [PEER_VERB, "DUMP", origin, skew, client, location, time] => Ok(Self::Dump {
+                update: Update {
+                    origin: origin.to_string(),
+                    skew: Skew::parse(skew)?,
+                    client: client.to_string(),
+                    location: Location::parse(location)?,
+                    time: ClientTime::parse(time)?,
+                },
+            }),
             [PEER_VERB, "ACK", seqs @ ..] if !seqs.is_empty() => Ok(Self::Ack {
                 seqs: seqs
                     .iter()
@@ -187,6 +201,8 @@ impl fmt::Display for PeerMessage {
                 }
                 Ok(())
             }
+            // `update` displays as `AT <origin> ...`; skip its verb.
+            Self::Dump { update } => write!(f, "{PEER_VERB} DUMP{}", &update.to_string()[2..]),
             Self::Ack { seqs } => {
                 f.write_str("HERD ACK")?;
                 for seq in seqs {
@@ -228,6 +244,11 @@ mod tests {
         round_trip(PeerMessage::Proof { mac });
         round_trip(PeerMessage::Proof { mac: None });
         round_trip(PeerMessage::Ack { seqs: vec![1, 7, 9] });
+        let update = match PeerMessage::parse(b"HERD AT - Hands +0.000000005 c +1+2 3") {
+            Ok(PeerMessage::Update { update, .. }) => update,
+            other => panic!("{other:?}"),
+        };
+        round_trip(PeerMessage::Dump { update });
         round_trip(PeerMessage::Synced { count: 3 });
         round_trip(PeerMessage::Ping);
         round_trip(PeerMessage::Resync);

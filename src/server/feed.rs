@@ -82,7 +82,16 @@ async fn handshake<S: Stream>(
 ) -> Result<String, (String, &'static str)> {
     let me = ctx.state.name.as_str();
     let silence = ms(ctx.tuning.handshake_timeout_ms);
-    let (server, their_nonce) = match reader.next(ctx, silence).await {
+    let hello = reader.next_unreported(ctx, silence).await;
+    if let Ok(PeerMessage::Hello { server, .. }) = &hello {
+        // Named as it claims to be, proven or not.
+        reader.neighbour.clone_from(server);
+        writer.neighbour.clone_from(server);
+    }
+    if let Ok(message) = &hello {
+        reader.received(ctx, message);
+    }
+    let (server, their_nonce) = match hello {
         Ok(PeerMessage::Hello { server, nonce }) => (server, nonce),
         Ok(_) => return Err((String::new(), "first line is not HERD HELLO")),
         Err(why) => return Err((String::new(), why)),
@@ -90,8 +99,6 @@ async fn handshake<S: Stream>(
     if !ctx.state.herd.is_link(me, &server) {
         return Err((server, "not a neighbour of this server"));
     }
-    reader.neighbour.clone_from(&server);
-    writer.neighbour.clone_from(&server);
     let my_nonce = ctx.nonce();
     let challenge = PeerMessage::Challenge {
         server: me.to_string(),
@@ -227,7 +234,7 @@ async fn write_side<S: Stream>(
             let last = updates.len() < chunk;
             d.after = updates.last().map(|u| u.client.clone());
             d.sent += updates.len() as u64;
-            messages.extend(updates.into_iter().map(PeerMessage::update));
+            messages.extend(updates.into_iter().map(|update| PeerMessage::Dump { update }));
             if last {
                 messages.push(PeerMessage::Synced { count: d.sent });
                 dump = None;

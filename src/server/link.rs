@@ -223,6 +223,13 @@ async fn read_side<S: Stream>(ctx: &Ctx, reader: &mut PeerReader<S>, acks: &Arc<
                 let done = seq.map(|seq| Done::Upstream(acks.clone(), seq));
                 ctx.apply(update, Source::Neighbour(&reader.neighbour), &seen, done);
             }
+            Ok(PeerMessage::Dump { update }) => {
+                if let Err(e) = limits.check_client_id(&update.client) {
+                    reader.invalid(ctx, update.to_string().as_bytes(), &e);
+                    continue;
+                }
+                ctx.apply(update, Source::Neighbour(&reader.neighbour), &[], None);
+            }
             Ok(PeerMessage::Synced { .. } | PeerMessage::Ping) => {}
             Ok(other) => reader.invalid(
                 ctx,

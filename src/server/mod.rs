@@ -29,9 +29,6 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-// Events go to `observe::TracingObserver` under the server's own dispatcher
-// while the log and the simulator still read them as `tracing` events.
-use tracing::instrument::WithSubscriber;
 
 pub use codec::{Frame, LineCodec};
 pub use conn::{Lines, Read};
@@ -174,7 +171,7 @@ pub async fn serve<N: Net>(
             ctx.clone(),
             Shutdown(stop_rx.clone()),
         );
-        tasks.spawn(task.with_current_subscriber());
+        tasks.spawn(task);
     }
     let clients = Admission::new(tuning.max_connections);
     // Handshakes in progress on the link port; authenticated feeds leave
@@ -215,10 +212,8 @@ pub async fn serve<N: Net>(
         };
         let (ctx, stop) = (ctx.clone(), Shutdown(stop_rx.clone()));
         match role {
-            Role::Client => {
-                tasks.spawn(client::serve(stream, conn, ctx, stop, ticket).with_current_subscriber())
-            }
-            Role::Link => tasks.spawn(feed::serve(stream, conn, ctx, stop, ticket).with_current_subscriber()),
+            Role::Client => tasks.spawn(client::serve(stream, conn, ctx, stop, ticket)),
+            Role::Link => tasks.spawn(feed::serve(stream, conn, ctx, stop, ticket)),
         };
         while tasks.try_join_next().is_some() {}
     }

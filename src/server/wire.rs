@@ -61,6 +61,18 @@ pub(super) fn split<S: Stream>(
 impl<S: Stream> PeerReader<S> {
     /// The next valid message, or why the link ended: nothing for `silence`.
     pub async fn next(&mut self, ctx: &Ctx, silence: Duration) -> Result<PeerMessage, &'static str> {
+        let message = self.next_unreported(ctx, silence).await?;
+        self.received(ctx, &message);
+        Ok(message)
+    }
+
+    /// `next`, leaving the `PeerRecv` event to the caller (a hello, whose
+    /// sender is known only once it is read).
+    pub async fn next_unreported(
+        &mut self,
+        ctx: &Ctx,
+        silence: Duration,
+    ) -> Result<PeerMessage, &'static str> {
         loop {
             let line = match self.lines.next(silence, silence).await {
                 Ok(Read::Line(line)) => line,
@@ -73,17 +85,18 @@ impl<S: Stream> PeerReader<S> {
                 Err(_) => return Err("read error"),
             };
             match PeerMessage::parse(&line) {
-                Ok(message) => {
-                    ctx.report(Event::PeerRecv {
-                        conn: self.conn,
-                        neighbour: &self.neighbour,
-                        message: &message,
-                    });
-                    return Ok(message);
-                }
+                Ok(message) => return Ok(message),
                 Err(e) => self.invalid(ctx, &line, &e),
             }
         }
+    }
+
+    pub fn received(&self, ctx: &Ctx, message: &PeerMessage) {
+        ctx.report(Event::PeerRecv {
+            conn: self.conn,
+            neighbour: &self.neighbour,
+            message,
+        });
     }
 
     pub fn invalid(&self, ctx: &Ctx, line: &[u8], error: &dyn std::fmt::Display) {

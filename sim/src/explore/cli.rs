@@ -7,7 +7,7 @@ use clap::Args;
 use herd::bugs::Bug;
 
 use super::{explore, Config};
-use crate::herd_config::sim_herd;
+use crate::world::herd_config::sim_herd;
 
 /// Exit code for bad usage or a bad `--herd` file.
 pub const EXIT_USAGE: u8 = 3;

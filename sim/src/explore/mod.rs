@@ -1,13 +1,12 @@
 //! The fault explorer: every seed of a range becomes a whole random
-//! scenario (generate.rs), which runs like any scenario file; a failing
+//! scenario (`generate/`), which runs like any scenario file; a failing
 //! seed is written out as a scenario file, replayed from that file, and
-//! shrunk (shrink.rs) to a small scenario that fails the same way.
-//! See docs/explorer.md.
+//! shrunk (`shrink.rs`) to a small scenario that fails the same way. The
+//! command line is in `cli.rs`. See docs/explorer.md.
 
 pub mod cli;
 pub mod generate;
 pub mod shrink;
-pub mod write;
 
 use std::io::{IsTerminal, Write};
 use std::ops::Range;
@@ -17,9 +16,10 @@ use std::time::Instant;
 use herd::bugs::Bug;
 use herd::config::HerdConfig;
 
-use crate::run::{run, FailureKind, Options, Report};
-use crate::scenario::Scenario;
-use shrink::{classify, shrink};
+use crate::driver::{run, Options, Report};
+use crate::oracle::{FailureKind, ViolationKind};
+use crate::scenario::{write, Scenario};
+use shrink::shrink;
 
 /// Sweeps of at most this many seeds print every seed's parameters.
 const PRINT_ALL_PARAMS_UP_TO: u64 = 20;
@@ -47,7 +47,7 @@ pub struct Config {
 pub struct Finding {
     pub seed: u64,
     pub kind: FailureKind,
-    pub class: &'static str,
+    pub class: ViolationKind,
     pub message: String,
     /// The whole generated scenario, as a file.
     pub file: PathBuf,
@@ -181,15 +181,16 @@ fn investigate(
 ) -> std::io::Result<Finding> {
     let failure = report.failure.clone().expect("a failing report");
     let seed = scenario.seed;
-    let class = classify(failure.kind, &failure.message);
-    let what = match failure.kind {
+    let class = failure.violation.kind();
+    let message = failure.message();
+    let what = match failure.kind() {
         FailureKind::Safety => "safety",
         FailureKind::Liveness => "liveness",
     };
     writeln!(
         out,
-        "FAIL  seed {seed}: {what} ({class}) at {}: {}",
-        failure.place, failure.message
+        "FAIL  seed {seed}: {what} ({class}) at {}: {message}",
+        failure.place
     )?;
     std::fs::create_dir_all(&config.out)?;
     let file = config.out.join(format!("seed_{seed}.toml"));
@@ -200,7 +201,7 @@ fn investigate(
                 "Seed {seed} of the fault explorer{}; {note}.",
                 config.bug.map_or(String::new(), |b| format!(" with bug {b}"))
             ),
-            format!("Fails: {what} ({class}): {}", one_line(&failure.message)),
+            format!("Fails: {what} ({class}): {}", one_line(&message)),
             format!("Replay: cargo run -p herd-sim -- run {}{bug}", name.display()),
         ]
     };
@@ -225,9 +226,9 @@ fn investigate(
     )?;
     let mut finding = Finding {
         seed,
-        kind: failure.kind,
+        kind: failure.kind(),
         class,
-        message: failure.message.clone(),
+        message: message.clone(),
         file: file.clone(),
         replayed,
         shrunk: None,
@@ -239,7 +240,7 @@ fn investigate(
         let message = result
             .failure
             .as_ref()
-            .map_or(String::new(), |f| one_line(&f.message));
+            .map_or(String::new(), |f| one_line(&f.message()));
         let mut comments = header(&small, "shrunk");
         comments[1] = format!("Fails: {what} ({class}): {message}");
         let text = write::to_toml(&shrunk.scenario, config.herd_table.as_ref(), &comments)
@@ -276,7 +277,7 @@ pub fn same_failure_from_file(file: &Path, options: Options, report: &Report) ->
     };
     let again = run(&loaded, loaded.seed, options);
     match (&again.failure, &report.failure) {
-        (Some(a), Some(b)) => a.kind == b.kind && a.message == b.message,
+        (Some(a), Some(b)) => a.violation == b.violation,
         (None, None) => true,
         _ => false,
     }

@@ -11,44 +11,17 @@
 //! 3. drop units, in halves, quarters, ... down to one at a time (ddmin);
 //! 4. halve every gap between steps (shorter times).
 //!
-//! A candidate is kept when it fails with the same `FailureKind` and the
-//! same class of violation (`classify`), and, with a catalogue bug, also
-//! passes without the bug.
+//! A candidate is kept when it fails with the same kind of violation
+//! (`ViolationKind`: never one failure traded for another), and, with a
+//! catalogue bug, also passes without the bug.
 
-use crate::run::{run, FailureKind, Options, Report};
+use crate::driver::{run, Options, Report};
+use crate::oracle::{FailureKind, ViolationKind};
 use crate::scenario::{Action, PlacesMode, Scenario, Step};
 
-/// The kind of violation a failure message describes, so that shrinking
-/// never trades one failure for another.
-pub fn classify(kind: FailureKind, message: &str) -> &'static str {
-    let has = |s: &str| message.contains(s);
-    match kind {
-        FailureKind::Liveness => "no convergence",
-        FailureKind::Safety if has("went back in time") => "went back in time",
-        FailureKind::Safety if has("no client sent") => "update no client sent",
-        FailureKind::Safety if has("flood cost") => "flood cost",
-        FailureKind::Safety if has("Places request asked for radius") => "places radius",
-        FailureKind::Safety if has("skew") && has("receive time") => "skew",
-        FailureKind::Safety if has("client replies never came") => "client never answered",
-        FailureKind::Safety if has("a host failed") => "host failed",
-        FailureKind::Safety => "wrong answer",
-    }
-}
-
-/// What a failure must look like to count as the same one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Target {
-    pub kind: FailureKind,
-    pub class: &'static str,
-}
-
-impl Target {
-    pub fn of(report: &Report) -> Option<Self> {
-        report.failure.as_ref().map(|f| Target {
-            kind: f.kind,
-            class: classify(f.kind, &f.message),
-        })
-    }
+/// The kind of violation a report failed with.
+fn target(report: &Report) -> Option<ViolationKind> {
+    report.failure.as_ref().map(|f| f.violation.kind())
 }
 
 pub struct Shrunk {
@@ -59,7 +32,7 @@ pub struct Shrunk {
 
 struct Shrinker<'a> {
     original: &'a Scenario,
-    target: Target,
+    target: ViolationKind,
     options: Options,
     budget: usize,
     runs: usize,
@@ -68,7 +41,7 @@ struct Shrinker<'a> {
 /// Shrinks `scenario` (which fails as `target` with `options`) within
 /// `budget` simulation runs.
 pub fn shrink(scenario: &Scenario, report: &Report, options: Options, budget: usize) -> Option<Shrunk> {
-    let target = Target::of(report)?;
+    let target = target(report)?;
     let mut s = Shrinker {
         original: scenario,
         target,
@@ -77,7 +50,11 @@ pub fn shrink(scenario: &Scenario, report: &Report, options: Options, budget: us
         runs: 0,
     };
     let mut units = units(scenario.steps.iter().map(|s| s.action.clone()).collect());
-    if target.kind == FailureKind::Safety {
+    if report
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.kind() == FailureKind::Safety)
+    {
         let cut: Vec<Vec<Action>> = units
             .iter()
             .filter(|u| u[0].at_ms() <= report.sim_ms)
@@ -142,7 +119,7 @@ impl Shrinker<'_> {
         let scenario = self.build(units);
         self.runs += 1;
         let report = run(&scenario, scenario.seed, self.options);
-        if Target::of(&report) != Some(self.target) {
+        if target(&report) != Some(self.target) {
             return false;
         }
         if self.options.bug.is_some() {

@@ -26,7 +26,11 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
             client,
             expect_match,
             hex,
+            raw,
+            repeat,
             send,
+            read_after_ack,
+            crash_after_ack,
             ..
         } => {
             server(s)?;
@@ -35,6 +39,10 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
             }
             if client.is_empty() || client.contains(|c: char| c.is_whitespace() || c == ':') {
                 return Err(format!("client label {client:?} must be one word without ':'"));
+            }
+            if (*read_after_ack || *crash_after_ack) && (*hex || *raw || repeat.is_some() || !one_iamat(send))
+            {
+                return Err("read_after_ack and crash_after_ack need `send` to be one IAMAT line".into());
             }
             if let Some(pattern) = expect_match {
                 regex::Regex::new(&pattern.replace("{now}", "0"))
@@ -79,6 +87,12 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
             _ => Ok(()),
         },
     }
+}
+
+/// `IAMAT <client> <location> <time>` on one line.
+fn one_iamat(send: &str) -> bool {
+    let fields: Vec<&str> = send.split_ascii_whitespace().collect();
+    !send.contains('\n') && fields.len() == 4 && fields[0] == "IAMAT"
 }
 
 /// `"49 41 ff"` as bytes.

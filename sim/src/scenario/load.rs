@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::check::check_action;
 use super::{yes, Action, Network, Scenario, Step};
-use crate::herd_config::sim_herd;
+use crate::world::herd_config::sim_herd;
 
 #[derive(Debug, Error)]
 pub enum ScenarioError {

@@ -1,14 +1,17 @@
 //! Scenario files: a herd, network settings, a seed, and a timeline of
-//! client lines, faults and assertions at simulated times. The format is
-//! documented in docs/scenarios.md; every mistake is reported with the
-//! file, line and column it is at.
+//! client lines, faults and assertions at simulated times. Loaded and
+//! checked in `load.rs` and `check.rs` (every mistake reported with the
+//! file, line and column it is at), written back in `write.rs`. The format
+//! is documented in docs/scenarios.md.
 
 mod check;
 mod load;
+pub mod write;
 
 use herd::config::HerdConfig;
 use serde::{Deserialize, Serialize};
 
+pub use crate::world::Network;
 pub use check::decode_hex;
 pub use load::{line_column, load, parse, ScenarioError};
 
@@ -27,31 +30,6 @@ pub struct Scenario {
     pub end_ms: u64,
     /// Whether the trace shows every line sent and received.
     pub trace_messages: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Network {
-    /// Each message takes between these many milliseconds, inclusive.
-    #[serde(default = "default_latency")]
-    pub latency_ms: [u64; 2],
-    /// Chance that any one message is lost (a lost TCP segment wedges its
-    /// stream for good, as in turmoil; the servers' heartbeats notice).
-    #[serde(default)]
-    pub loss: f64,
-}
-
-fn default_latency() -> [u64; 2] {
-    [1, 5]
-}
-
-impl Default for Network {
-    fn default() -> Self {
-        Self {
-            latency_ms: default_latency(),
-            loss: 0.0,
-        }
-    }
 }
 
 /// One timeline entry, with where it is in the file.
@@ -116,6 +94,16 @@ pub enum Action {
         expect_places: Option<PlacesExpect>,
         #[serde(default)]
         timeout_ms: Option<u64>,
+        /// `send` is one IAMAT; right after the AT reply the client asks
+        /// every other running server WHATSAT on fresh connections at once,
+        /// and each that the origin can reach must answer with it or newer.
+        #[serde(default, skip_serializing_if = "no")]
+        read_after_ack: bool,
+        /// `send` is one IAMAT; the server that answered dies silently the
+        /// moment the client holds the AT reply, and the servers it could
+        /// reach must keep the update.
+        #[serde(default, skip_serializing_if = "no")]
+        crash_after_ack: bool,
     },
     /// `count` clients named `<prefix>NNNN` each send one IAMAT, spread
     /// round-robin over `servers` (all servers when empty).
@@ -181,9 +169,16 @@ pub enum Action {
         status: Option<String>,
         code: Option<u16>,
     },
-    /// Every live server must hold the newest location of every client
-    /// that got an AT reply within `within_ms`; later steps wait for it.
-    Converged { at_ms: u64, within_ms: u64 },
+    /// Within `within_ms`, the servers that are up agree and hold what
+    /// clients were told (docs/scenarios.md); later steps wait for it.
+    /// With `poll`, a client then asks every running server WHATSAT for
+    /// every client told of an update, and each must answer with it.
+    Converged {
+        at_ms: u64,
+        within_ms: u64,
+        #[serde(default, skip_serializing_if = "no")]
+        poll: bool,
+    },
     /// What `server` holds for `client` right now; `none = true` for nothing.
     Holds {
         at_ms: u64,

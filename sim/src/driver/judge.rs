@@ -1,0 +1,230 @@
+//! Judging what clients saw. An acknowledgement is handled the tick it
+//! arrives (who must answer the reads after it; which server dies right
+//! after it); a finished exchange goes through the outside-view checks
+//! and its step's expectations; every record goes through the inside view.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::clients::Slot;
+use super::Failure;
+use crate::observe::{End, Fault, Log, Note};
+use crate::oracle::client::{
+    check_acks, check_expected, check_read, check_refusal, check_whatsat, expect_ack, Exchange, Expected,
+};
+use crate::oracle::text::{iamat, lines};
+use crate::oracle::{Entry, Inside, Violation};
+use crate::world::clock::EPOCH_SECS;
+use crate::world::links::settle;
+use crate::world::{World, TICK};
+
+/// What a client step's reply must be.
+pub(super) enum Expect {
+    /// From a `client` step.
+    Step {
+        exact: Option<String>,
+        pattern: Option<regex::Regex>,
+        status: Option<String>,
+        results: Option<usize>,
+    },
+    /// An AT reply to the one IAMAT sent.
+    Ack,
+}
+
+/// What happens once a client holds its AT reply.
+pub(super) struct AfterAck {
+    /// The servers the client reads from.
+    pub readers: Vec<String>,
+    /// The server that answered dies silently.
+    pub crash: bool,
+    /// Once the ack came: the update, who must answer the reads with it,
+    /// and when.
+    acked: Option<(Entry, BTreeSet<String>, Duration)>,
+}
+
+impl AfterAck {
+    pub fn new(readers: Vec<String>, crash: bool) -> Self {
+        Self {
+            readers,
+            crash,
+            acked: None,
+        }
+    }
+}
+
+/// A client whose reply the driver has yet to judge.
+pub(super) struct Pending {
+    /// `file:line` of its step.
+    pub place: String,
+    /// The client's label.
+    pub label: String,
+    pub server: String,
+    pub sent: Vec<u8>,
+    pub slot: Slot,
+    pub expect: Expect,
+    pub after_ack: Option<AfterAck>,
+}
+
+pub(super) struct Judge {
+    pub inside: Inside,
+    pending: Vec<Pending>,
+}
+
+fn exchange(p: &Pending) -> Exchange {
+    let seen = p.slot.borrow();
+    Exchange {
+        client: p.label.clone(),
+        server: p.server.clone(),
+        sent: p.sent.clone(),
+        reply: seen.reply.clone(),
+        started_ns: seen.started_ns,
+        ended_ns: seen.ended_ns,
+    }
+}
+
+impl Judge {
+    pub fn new(servers: usize) -> Self {
+        Self {
+            inside: Inside::new(servers),
+            pending: Vec::new(),
+        }
+    }
+
+    /// A client was started; judge it when it is done.
+    pub fn expect(&mut self, pending: Pending) {
+        self.inside.sending(&pending.server, &pending.sent);
+        self.pending.push(pending);
+    }
+
+    /// Clients not judged yet.
+    pub fn waiting(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// IAMATs sent to servers that are up and not answered yet.
+    pub fn unanswered_iamats(&self, world: &World) -> usize {
+        self.pending
+            .iter()
+            .filter(|p| world.links().is_up(&p.server) && lines(&p.sent).any(|l| iamat(l).is_some()))
+            .count()
+    }
+
+    /// Acts on acknowledgements that came this tick.
+    pub fn acks(&mut self, world: &mut World, log: &Log) -> Result<(), Failure> {
+        for p in &mut self.pending {
+            let fresh = p.after_ack.as_ref().is_some_and(|a| a.acked.is_none());
+            if !fresh || !p.slot.borrow().acked {
+                continue;
+            }
+            let ex = exchange(p);
+            let entry = expect_ack(&ex).map_err(|v| Failure::at(&p.place, v))?;
+            let now = world.now();
+            let tuning = &world.herd().tuning;
+            let reach = world
+                .links()
+                .settled_reach(&p.server, now, settle(tuning), tuning.ack_timeout_ms);
+            let Some(after) = p.after_ack.as_mut() else {
+                continue;
+            };
+            let must_read: BTreeSet<String> = after
+                .readers
+                .iter()
+                .filter(|r| reach.contains(*r))
+                .cloned()
+                .collect();
+            let note = Note::Acked {
+                client: p.label.clone(),
+                server: p.server.clone(),
+                readers: must_read.iter().cloned().collect(),
+            };
+            log.note(now, note);
+            if after.crash {
+                log.note(
+                    now,
+                    Note::Fault(Fault::SilentDeath {
+                        server: p.server.clone(),
+                    }),
+                );
+                world.silent_death(&p.server);
+                self.inside.told.must_survive(entry.clone(), reach);
+            }
+            after.acked = Some((entry, must_read, now));
+        }
+        Ok(())
+    }
+
+    /// Judges every client that is done, in the order they started.
+    pub fn finished(&mut self, world: &World) -> Result<(), Failure> {
+        // Most ticks nobody finishes; then there is nothing to move.
+        if !self.pending.iter().any(|p| p.slot.borrow().done()) {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        let pending = std::mem::take(&mut self.pending);
+        for p in pending {
+            if result.is_err() || !p.slot.borrow().done() {
+                self.pending.push(p);
+                continue;
+            }
+            result = self.judge(&p, world).map_err(|v| Failure::at(&p.place, v));
+        }
+        result
+    }
+
+    fn judge(&mut self, p: &Pending, world: &World) -> Result<(), Violation> {
+        let ex = exchange(p);
+        for entry in ex.acks() {
+            self.inside.told.told(entry);
+        }
+        check_acks(&ex, TICK.as_nanos() as i128)?;
+        check_refusal(&ex)?;
+        check_whatsat(&ex)?;
+        let seen = p.slot.borrow();
+        match &p.expect {
+            Expect::Ack => {
+                // A server that crashed before it answered promised nothing.
+                let started =
+                    Duration::from_nanos((ex.started_ns - i128::from(EPOCH_SECS) * 1_000_000_000) as u64);
+                let crashed = world.links().up_since(&p.server).is_none_or(|up| up > started);
+                if !(seen.reply.is_empty() && crashed) {
+                    expect_ack(&ex)?;
+                }
+            }
+            Expect::Step {
+                exact,
+                pattern,
+                status,
+                results,
+            } => {
+                let reply = String::from_utf8_lossy(&seen.reply);
+                let text = match &seen.end {
+                    Some(End::Failed(why)) => format!("error: {why}"),
+                    Some(End::TimedOut) => format!("timed out after: {reply}"),
+                    _ => reply.into_owned(),
+                };
+                let expected = Expected {
+                    exact: exact.as_deref(),
+                    pattern: pattern.as_ref(),
+                    status: status.as_deref(),
+                    results: *results,
+                };
+                check_expected(&ex, &text, &expected)?;
+            }
+        }
+        let Some(AfterAck {
+            acked: Some((acked, must_read, at)),
+            ..
+        }) = &p.after_ack
+        else {
+            return Ok(());
+        };
+        for (reader, read) in &seen.reads {
+            // A reader that went down meanwhile owes no answer.
+            let same_run = world.links().up_since(reader).is_some_and(|t| t <= *at);
+            if must_read.contains(reader) && same_run {
+                check_read(&p.label, acked, reader, &read.borrow().reply)?;
+            }
+        }
+        Ok(())
+    }
+}

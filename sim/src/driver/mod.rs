@@ -1,0 +1,218 @@
+//! Runs one scenario with one seed: the herd in a simulated `World`, the
+//! timeline's steps applied between ticks (`steps.rs`), clients on client
+//! hosts that live for the whole run (`clients.rs`), every record and every
+//! finished exchange judged as it comes (`judge.rs`), `converged` steps
+//! waited for (`converge.rs`). The result is a `Report`: the trace, the
+//! records, and the first failure.
+
+mod clients;
+mod converge;
+mod judge;
+mod steps;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herd::bugs::Bug;
+
+use self::clients::Clients;
+use self::converge::Waiting;
+use self::judge::Judge;
+use crate::observe::trace::{self, TraceOptions};
+use crate::observe::{Log, Note, Record, Recorder};
+use crate::oracle::{FailureKind, Violation};
+use crate::scenario::{Action, Scenario};
+use crate::world::{ServerSetup, World};
+
+/// How long a client waits for the server to close, unless it says.
+const CLIENT_TIMEOUT_MS: u64 = 10_000;
+/// The radius and bound of the WHATSATs that read an update back (after
+/// an ack, and when polling): a small answer, whatever Places says.
+const READ_ARGS: &str = "1 1";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// `file:line` of the step that failed, `invariant` or `simulation`.
+    pub place: String,
+    pub violation: Violation,
+}
+
+impl Failure {
+    fn at(place: &str, violation: Violation) -> Self {
+        Self {
+            place: place.to_string(),
+            violation,
+        }
+    }
+
+    pub fn kind(&self) -> FailureKind {
+        self.violation.failure_kind()
+    }
+
+    pub fn message(&self) -> String {
+        self.violation.to_string()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub trace: String,
+    pub failure: Option<Failure>,
+    /// Simulated time the run took.
+    pub sim_ms: u64,
+    /// The longest time a `converged` step waited.
+    pub converged_ms: Option<u64>,
+    /// Every record of the run, heartbeats included: what the trace, the
+    /// diagram and the statistics are made of.
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Keep heartbeats in the trace.
+    pub show_heartbeats: bool,
+    /// One bug of the catalogue (herd::bugs) every server runs with.
+    pub bug: Option<Bug>,
+}
+
+/// What the steps act on.
+struct Parts<'r, 'a> {
+    world: &'r mut World<'a>,
+    clients: &'r mut Clients,
+    judge: &'r mut Judge,
+    log: &'r Log,
+}
+
+pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
+    let log = Log::default();
+    let herd = Arc::new(scenario.herd.clone());
+    let mut world = World::new(herd, &scenario.network, seed);
+    log.note(
+        Duration::ZERO,
+        Note::Seed {
+            seed,
+            scenario: scenario.name.clone(),
+        },
+    );
+    let recorders = log.clone();
+    world.start_servers(ServerSetup {
+        seed,
+        bug: options.bug,
+        observer: Box::new(move |name, incarnation| {
+            Arc::new(Recorder::new(name, incarnation, recorders.clone()))
+        }),
+    });
+    let mut clients = Clients::new(log.clone());
+    let mut judge = Judge::new(scenario.herd.servers.len());
+    let mut run = Run {
+        scenario,
+        parts: Parts {
+            world: &mut world,
+            clients: &mut clients,
+            judge: &mut judge,
+            log: &log,
+        },
+        cursor: 0,
+        converged_ms: None,
+    };
+    let failure = run.drive().err();
+    let converged_ms = run.converged_ms;
+    let now = world.now();
+    if let Some(f) = &failure {
+        let note = Note::Fail {
+            place: f.place.clone(),
+            message: f.message(),
+        };
+        log.note(now, note);
+    }
+    let records = log.records();
+    let options = TraceOptions {
+        heartbeats: options.show_heartbeats,
+        messages: scenario.trace_messages,
+    };
+    Report {
+        trace: trace::render(&records, options),
+        failure,
+        sim_ms: now.as_millis() as u64,
+        converged_ms,
+        records,
+    }
+}
+
+struct Run<'r, 'a> {
+    scenario: &'r Scenario,
+    parts: Parts<'r, 'a>,
+    /// Records judged so far.
+    cursor: usize,
+    converged_ms: Option<u64>,
+}
+
+impl Run<'_, '_> {
+    fn drive(&mut self) -> Result<(), Failure> {
+        let steps = &self.scenario.steps;
+        let mut next = 0;
+        let mut waiting: Option<Waiting> = None;
+        loop {
+            let now = self.parts.world.now();
+            let now_ms = now.as_millis() as u64;
+            while waiting.is_none() && next < steps.len() && steps[next].at_ms <= now_ms {
+                let step = &steps[next];
+                next += 1;
+                if let Action::Converged { within_ms, poll, .. } = step.action {
+                    self.parts.log.note(now, Note::Waiting { within_ms });
+                    waiting = Some(Waiting::new(&step.place, now, within_ms, poll));
+                } else {
+                    steps::apply(&mut self.parts, &step.action, &step.place)?;
+                }
+                self.observe()?;
+            }
+            self.observe()?;
+            self.parts.judge.acks(self.parts.world, self.parts.log)?;
+            self.parts.judge.finished(self.parts.world)?;
+            if let Some(w) = &mut waiting {
+                if let Some(took) = w.check(&mut self.parts)? {
+                    let clients = self.parts.judge.inside.told.clients();
+                    self.parts.log.note(
+                        now,
+                        Note::Converged {
+                            after_ms: took,
+                            clients,
+                        },
+                    );
+                    self.converged_ms = Some(self.converged_ms.map_or(took, |m| m.max(took)));
+                    waiting = None;
+                    continue;
+                }
+            }
+            let done = next == steps.len() && waiting.is_none();
+            let end_ms = self.scenario.end_ms;
+            if done && now_ms >= end_ms && self.parts.judge.waiting() == 0 {
+                self.parts.log.note(now, Note::End);
+                return Ok(());
+            }
+            // Every client gives up by itself; this only guards the driver.
+            if done && now_ms >= end_ms + CLIENT_TIMEOUT_MS * 2 {
+                let count = self.parts.judge.waiting();
+                return Err(Failure::at("simulation", Violation::NoReply { count }));
+            }
+            self.parts
+                .world
+                .step()
+                .map_err(|error| Failure::at("simulation", Violation::HostFailed { error }))?;
+        }
+    }
+
+    /// Every new record through the inside view, and the Places requests.
+    fn observe(&mut self) -> Result<(), Failure> {
+        let judge = &mut *self.parts.judge;
+        let mut result = Ok(());
+        self.cursor = self.parts.log.each_since(self.cursor, |record| {
+            if result.is_ok() {
+                result = judge.inside.observe(record);
+            }
+        });
+        result
+            .and_then(|()| judge.inside.places_requests(self.parts.world.take_places_radii()))
+            .map_err(|v| Failure::at("invariant", v))
+    }
+}

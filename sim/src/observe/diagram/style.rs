@@ -1,0 +1,139 @@
+//! How a diagram looks: colours per kind of message and fault, the
+//! legend, the style sheet and the arrow heads.
+
+use std::fmt::Write as _;
+
+use super::draw::xml;
+use super::SvgOptions;
+use crate::observe::flow::{Flow, Kind};
+
+fn colour(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Client => "#1f77b4",
+        Kind::Reply => "#17a2b8",
+        Kind::Update => "#d95f02",
+        Kind::CatchUp => "#7b3fb5",
+        Kind::Hello => "#555555",
+        Kind::Ack => "#2e8b57",
+        Kind::Heartbeat => "#9a9a9a",
+        Kind::Other => "#b8860b",
+    }
+}
+
+pub(super) fn span_colour(what: &str) -> (&'static str, f64) {
+    match what {
+        "partition" => ("#e7298a", 0.16),
+        "one-way partition" => ("#e6ab02", 0.22),
+        "hold" => ("#66a61e", 0.16),
+        _ => ("#444444", 0.28),
+    }
+}
+
+/// The style sheet, an arrow head per kind, the hatching of a server down.
+pub(super) fn head(s: &mut String) {
+    s.push_str(STYLE);
+    s.push_str("<defs>\n");
+    for kind in Kind::ALL {
+        let _ = writeln!(
+            s,
+            r#"<marker id="head-{}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{}"/></marker>"#,
+            kind.class(),
+            colour(kind)
+        );
+    }
+    s.push_str(r##"<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#444" fill-opacity="0.12"/><line x1="0" y1="0" x2="0" y2="6" stroke="#444" stroke-width="2" stroke-opacity="0.45"/></pattern>"##);
+    s.push_str("\n</defs>\n");
+}
+
+/// Two rows: each kind of message with its count; faults and markers.
+pub(super) fn legend(s: &mut String, y: f64, options: &SvgOptions, flow: &Flow) {
+    let _ = writeln!(s, r#"<g class="legend">"#);
+    let mut x = 12.0;
+    for kind in Kind::ALL {
+        let count = flow.messages.iter().filter(|m| m.kind == kind).count();
+        let mut label = format!("{} ({count})", kind.name());
+        if kind == Kind::Heartbeat && !options.heartbeats {
+            label = format!("heartbeats not drawn ({count})");
+        }
+        let _ = writeln!(
+            s,
+            r#"<line class="m {}" x1="{x:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" marker-end="url(#head-{})"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            kind.class(),
+            x + 26.0,
+            kind.class(),
+            x + 32.0,
+            y + 4.0,
+            xml(&label)
+        );
+        x += 44.0 + label.len() as f64 * 6.4;
+    }
+    let y2 = y + 24.0;
+    let mut x = 12.0;
+    for (what, label) in [
+        ("partition", "partition"),
+        ("one-way partition", "one-way partition"),
+        ("hold", "held messages"),
+    ] {
+        let (fill, opacity) = span_colour(what);
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x:.1}" y="{:.1}" width="26" height="12" fill="{fill}" fill-opacity="{opacity}"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
+            y2 - 6.0,
+            x + 32.0,
+            y2 + 4.0
+        );
+        x += 44.0 + label.len() as f64 * 6.4;
+    }
+    let _ = writeln!(
+        s,
+        r#"<rect x="{x:.1}" y="{:.1}" width="26" height="12" fill="url(#hatch)"/><text x="{:.1}" y="{:.1}">server down</text>"#,
+        y2 - 6.0,
+        x + 32.0,
+        y2 + 4.0
+    );
+    x += 44.0 + 11.0 * 6.4;
+    let _ = writeln!(
+        s,
+        r#"<line class="conv-sample" x1="{x:.1}" x2="{:.1}" y1="{y2:.1}" y2="{y2:.1}"/><text x="{:.1}" y="{:.1}">converged</text>"#,
+        x + 26.0,
+        x + 32.0,
+        y2 + 4.0
+    );
+    x += 44.0 + 9.0 * 6.4;
+    let _ = writeln!(
+        s,
+        r#"<line class="m update lost" x1="{x:.1}" x2="{:.1}" y1="{y2:.1}" y2="{y2:.1}"/><text x="{:.1}" y="{:.1}">✕ lost</text>"#,
+        x + 26.0,
+        x + 32.0,
+        y2 + 4.0
+    );
+    s.push_str("</g>\n");
+}
+
+const STYLE: &str = r##"<style>
+.timeline.server { stroke: #222; stroke-width: 1.6; }
+.timeline.client { stroke: #9ab; stroke-width: 1; stroke-dasharray: 2 3; }
+text.host.server { font-weight: bold; font-size: 13px; }
+text.host.client { fill: #357; }
+.m line, line.m { stroke-width: 1.4; }
+.m.client line, line.m.client { stroke: #1f77b4; }
+.m.reply line, line.m.reply { stroke: #17a2b8; }
+.m.update line, line.m.update { stroke: #d95f02; }
+.m.catchup line, line.m.catchup { stroke: #7b3fb5; }
+.m.hello line, line.m.hello { stroke: #555555; stroke-dasharray: 1 2; }
+.m.heartbeat line, line.m.heartbeat { stroke: #9a9a9a; stroke-opacity: 0.45; stroke-width: 0.8; }
+.m.other line, line.m.other { stroke: #b8860b; }
+.m.lost line, line.m.lost { stroke-opacity: 0.7; }
+.m.in-flight line { stroke-dasharray: 2 2; }
+.m .cross { stroke: #c00; stroke-width: 1.6; fill: none; }
+.m line.hit { stroke: transparent; stroke-width: 7; stroke-dasharray: none; }
+.m:hover line { stroke-width: 3; }
+.break line { stroke: #bbb; stroke-dasharray: 6 4; }
+.break text, .axis text { fill: #666; font-size: 11px; }
+.converged line, line.conv-sample { stroke: #1b9e77; stroke-width: 2; stroke-dasharray: 8 3; }
+.converged text { fill: #1b9e77; font-weight: bold; }
+.failed line { stroke: #c00; stroke-width: 2; stroke-dasharray: 8 3; }
+.failed text { fill: #c00; font-weight: bold; }
+.span-label { fill: #555; font-size: 11px; }
+</style>
+"##;

@@ -1,0 +1,259 @@
+//! What the driver has done to the herd's links and servers, kept so that
+//! checks can ask which servers can reach each other: over links with no
+//! fault in force (partition either way, hold, loss) between servers that
+//! are up. A link or server that came back recently is not yet settled:
+//! its connections are still being rebuilt.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::time::Duration;
+
+use herd::config::{HerdConfig, Tuning};
+
+/// How long after a fault ends (or a server starts) its links are rebuilt
+/// for sure: a dead link is noticed within `dead_after_ms`, and the next
+/// try comes within `backoff_max_ms`.
+pub fn settle(tuning: &Tuning) -> Duration {
+    Duration::from_millis(tuning.dead_after_ms + tuning.backoff_max_ms)
+}
+
+#[derive(Debug, Clone, Default)]
+struct Link {
+    /// Messages from the first server of the pair to the second are dropped.
+    cut_forward: bool,
+    cut_backward: bool,
+    held: bool,
+    lossy: bool,
+    /// A latency set by a `latency` step, instead of the network's.
+    latency_ms: Option<u64>,
+    /// When the last fault on it ended.
+    healthy_since: Duration,
+}
+
+impl Link {
+    fn healthy(&self) -> bool {
+        !(self.cut_forward || self.cut_backward || self.held || self.lossy)
+    }
+}
+
+pub struct Links {
+    /// The herd's links, each once, names in order.
+    herd: Vec<(String, String)>,
+    servers: Vec<String>,
+    links: BTreeMap<(String, String), Link>,
+    /// Servers up, with when they (re)started.
+    up: BTreeMap<String, Duration>,
+    /// The network's latency when no step set one.
+    max_latency_ms: u64,
+}
+
+/// The pair in a fixed order, and whether `(a, b)` was reversed to get it.
+fn key(a: &str, b: &str) -> ((String, String), bool) {
+    if a <= b {
+        ((a.to_string(), b.to_string()), false)
+    } else {
+        ((b.to_string(), a.to_string()), true)
+    }
+}
+
+impl Links {
+    pub fn new(herd: &HerdConfig, max_latency_ms: u64) -> Self {
+        let servers: Vec<String> = herd.servers.iter().map(|s| s.name.clone()).collect();
+        Self {
+            herd: herd.links.iter().map(|(a, b)| key(a, b).0).collect(),
+            up: servers.iter().map(|s| (s.clone(), Duration::ZERO)).collect(),
+            servers,
+            links: BTreeMap::new(),
+            max_latency_ms,
+        }
+    }
+
+    /// Changes the link between `a` and `b` and notes when it became healthy.
+    fn change(&mut self, a: &str, b: &str, now: Duration, f: impl FnOnce(&mut Link, bool)) {
+        if a == b {
+            return;
+        }
+        let (key, reversed) = key(a, b);
+        let link = self.links.entry(key).or_default();
+        let was = link.healthy();
+        f(link, reversed);
+        if !was && link.healthy() {
+            link.healthy_since = now;
+        }
+    }
+
+    /// `oneway`: only messages from `a` to `b`.
+    pub fn cut(&mut self, a: &str, b: &str, oneway: bool, cut: bool, now: Duration) {
+        self.change(a, b, now, |l, reversed| {
+            if !oneway || !reversed {
+                l.cut_forward = cut;
+            }
+            if !oneway || reversed {
+                l.cut_backward = cut;
+            }
+        });
+    }
+
+    pub fn hold(&mut self, a: &str, b: &str, held: bool, now: Duration) {
+        self.change(a, b, now, |l, _| l.held = held);
+    }
+
+    pub fn loss(&mut self, a: &str, b: &str, rate: f64, now: Duration) {
+        self.change(a, b, now, |l, _| l.lossy = rate > 0.0);
+    }
+
+    pub fn latency(&mut self, a: &str, b: &str, ms: u64, now: Duration) {
+        self.change(a, b, now, |l, _| l.latency_ms = Some(ms));
+    }
+
+    pub fn down(&mut self, server: &str) {
+        self.up.remove(server);
+    }
+
+    pub fn started(&mut self, server: &str, now: Duration) {
+        self.up.insert(server.to_string(), now);
+    }
+
+    pub fn is_up(&self, server: &str) -> bool {
+        self.up.contains_key(server)
+    }
+
+    /// When `server` last (re)started, if it is up.
+    pub fn up_since(&self, server: &str) -> Option<Duration> {
+        self.up.get(server).copied()
+    }
+
+    /// The servers that are up, in herd order.
+    pub fn up_servers(&self) -> Vec<String> {
+        self.servers.iter().filter(|s| self.is_up(s)).cloned().collect()
+    }
+
+    fn link(&self, a: &str, b: &str) -> Option<&Link> {
+        self.links.get(&key(a, b).0)
+    }
+
+    /// The herd's links between servers that are up, with no fault in force.
+    fn healthy(&self) -> impl Iterator<Item = &(String, String)> + '_ {
+        self.herd
+            .iter()
+            .filter(|(a, b)| self.is_up(a) && self.is_up(b) && self.link(a, b).is_none_or(Link::healthy))
+    }
+
+    /// The servers that are up, grouped by who can reach whom over healthy
+    /// links; each group in herd order, groups in order of their first server.
+    pub fn groups(&self) -> Vec<Vec<String>> {
+        let up = self.up_servers();
+        let mut group_of: BTreeMap<&str, usize> =
+            up.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+        // Few servers: relabelling the larger label away is plenty fast.
+        for (a, b) in self.healthy() {
+            let (ga, gb) = (group_of[a.as_str()], group_of[b.as_str()]);
+            if ga != gb {
+                let (keep, drop) = (ga.min(gb), ga.max(gb));
+                group_of
+                    .values_mut()
+                    .filter(|g| **g == drop)
+                    .for_each(|g| *g = keep);
+            }
+        }
+        let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for server in &up {
+            groups
+                .entry(group_of[server.as_str()])
+                .or_default()
+                .push(server.clone());
+        }
+        groups.into_values().collect()
+    }
+
+    /// The servers `origin` can reach over links healthy for at least
+    /// `settle`, between servers up for at least that long, along a path
+    /// whose round trip at the links' largest latency fits in `budget_ms`:
+    /// those an acknowledgement from `origin` must have waited for.
+    pub fn settled_reach(
+        &self,
+        origin: &str,
+        now: Duration,
+        settle: Duration,
+        budget_ms: u64,
+    ) -> BTreeSet<String> {
+        let settled = |s: &str| self.up.get(s).is_some_and(|&t| now.saturating_sub(t) >= settle);
+        let mut reached = BTreeSet::new();
+        if !settled(origin) {
+            return reached;
+        }
+        let mut best: BTreeMap<&str, u64> = BTreeMap::from([(origin, 0)]);
+        let mut queue = BinaryHeap::from([Reverse((0u64, origin))]);
+        while let Some(Reverse((cost, at))) = queue.pop() {
+            if best.get(at).is_some_and(|&c| c < cost) {
+                continue;
+            }
+            for (a, b) in self.healthy() {
+                let next = match (a == at, b == at) {
+                    (true, _) => b.as_str(),
+                    (_, true) => a.as_str(),
+                    _ => continue,
+                };
+                let link = self.link(a, b);
+                if !settled(next) || link.is_some_and(|l| now.saturating_sub(l.healthy_since) < settle) {
+                    continue;
+                }
+                let hop = 2 * link.and_then(|l| l.latency_ms).unwrap_or(self.max_latency_ms);
+                let total = cost + hop;
+                if total <= budget_ms && best.get(next).is_none_or(|&c| total < c) {
+                    best.insert(next, total);
+                    queue.push(Reverse((total, next)));
+                }
+            }
+        }
+        reached.extend(best.keys().filter(|s| **s != origin).map(|s| s.to_string()));
+        reached
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links() -> Links {
+        Links::new(&HerdConfig::default_herd(), 5)
+    }
+
+    const SETTLE: Duration = Duration::from_secs(3);
+
+    #[test]
+    fn a_cut_server_is_a_group_of_its_own() {
+        let mut l = links();
+        l.cut("Welsh", "Holiday", true, true, Duration::ZERO);
+        let groups = l.groups();
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        assert!(groups.contains(&vec!["Welsh".to_string()]));
+        l.cut("Welsh", "Holiday", true, false, Duration::from_secs(1));
+        assert_eq!(l.groups().len(), 1);
+    }
+
+    #[test]
+    fn reach_waits_for_links_and_servers_to_settle() {
+        let mut l = links();
+        let now = Duration::from_secs(10);
+        assert_eq!(l.settled_reach("Hands", now, SETTLE, 2_000).len(), 4);
+        l.hold("Holiday", "Welsh", true, now);
+        assert!(!l.settled_reach("Hands", now, SETTLE, 2_000).contains("Welsh"));
+        l.hold("Holiday", "Welsh", false, now + Duration::from_secs(1));
+        let soon = now + Duration::from_secs(2);
+        assert!(!l.settled_reach("Hands", soon, SETTLE, 2_000).contains("Welsh"));
+        let later = now + Duration::from_secs(5);
+        assert!(l.settled_reach("Hands", later, SETTLE, 2_000).contains("Welsh"));
+        l.down("Holiday");
+        assert!(!l.settled_reach("Hands", later, SETTLE, 2_000).contains("Welsh"));
+    }
+
+    #[test]
+    fn reach_stops_where_the_round_trip_exceeds_the_budget() {
+        let mut l = links();
+        l.latency("Holiday", "Welsh", 600, Duration::ZERO);
+        let now = Duration::from_secs(10);
+        assert!(l.settled_reach("Holiday", now, SETTLE, 2_000).contains("Welsh"));
+        assert!(!l.settled_reach("Holiday", now, SETTLE, 1_000).contains("Welsh"));
+    }
+}

@@ -1,0 +1,274 @@
+//! The simulated world a scenario runs in: turmoil's network and clock
+//! (`net`, `clock`), Google Places stood in for by wiremock (`places`,
+//! `wiremock`), the herd with the simulator's timings (`herd_config`), and
+//! what the driver has done to links and servers (`links`). `World` puts
+//! them together: it starts the servers as turmoil hosts, applies faults,
+//! and steps time. Nothing here judges anything.
+//!
+//! Determinism: one seed drives turmoil (latencies, losses, each host's
+//! tokio scheduler) and the servers' jitter; the clock starts at a fixed
+//! epoch; and a crashed server's sockets close in a fixed order (`net`).
+
+pub mod clock;
+pub mod herd_config;
+pub mod links;
+pub mod net;
+pub mod places;
+pub mod wiremock;
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herd::bugs::{Bug, Bugs};
+use herd::clock::SharedClock;
+use herd::config::HerdConfig;
+use herd::observe::SharedObserver;
+use herd::server::{ServerEnv, ServerState};
+use serde::{Deserialize, Serialize};
+
+use self::clock::{epoch, SimClock};
+use self::links::Links;
+use self::net::{SimNet, Sockets, Teardown};
+use self::places::{Behaviour, PlacesSwitch};
+use self::wiremock::WiremockPlaces;
+
+/// The network every message crosses unless a step changes a link.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Each message takes between these many milliseconds, inclusive.
+    #[serde(default = "default_latency")]
+    pub latency_ms: [u64; 2],
+    /// Chance that any one message is lost (a lost TCP segment wedges its
+    /// stream for good, as in turmoil; the servers' heartbeats notice).
+    #[serde(default)]
+    pub loss: f64,
+}
+
+fn default_latency() -> [u64; 2] {
+    [1, 5]
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self {
+            latency_ms: default_latency(),
+            loss: 0.0,
+        }
+    }
+}
+
+/// Makes the observer of a server incarnation: (server name, incarnation,
+/// counted from 1).
+pub type ObserverFor<'a> = Box<dyn Fn(&str, u32) -> SharedObserver + 'a>;
+
+/// What each server is started with besides the herd.
+pub struct ServerSetup<'a> {
+    pub seed: u64,
+    pub bug: Option<Bug>,
+    pub observer: ObserverFor<'a>,
+}
+
+/// Simulated time moves in ticks of this length.
+pub const TICK: Duration = Duration::from_millis(1);
+
+pub struct World<'a> {
+    sim: turmoil::Sim<'a>,
+    herd: Arc<HerdConfig>,
+    places: WiremockPlaces,
+    sockets: BTreeMap<String, Arc<Sockets>>,
+    links: Links,
+}
+
+impl<'a> World<'a> {
+    pub fn new(herd: Arc<HerdConfig>, network: &Network, seed: u64) -> Self {
+        let sim = turmoil::Builder::new()
+            .epoch(epoch())
+            .rng_seed(seed)
+            .tick_duration(TICK)
+            .simulation_duration(Duration::from_secs(365 * 24 * 3600))
+            .min_message_latency(Duration::from_millis(network.latency_ms[0]))
+            .max_message_latency(Duration::from_millis(network.latency_ms[1]))
+            .fail_rate(network.loss)
+            // Catch-up dumps of many clients arrive as many segments at once.
+            .tcp_capacity(1 << 16)
+            .build();
+        Self {
+            sim,
+            links: Links::new(&herd, network.latency_ms[1]),
+            herd,
+            places: WiremockPlaces::start(PlacesSwitch::default()),
+            sockets: BTreeMap::new(),
+        }
+    }
+
+    pub fn herd(&self) -> &HerdConfig {
+        &self.herd
+    }
+
+    /// Starts every server of the herd as a turmoil host named after it.
+    pub fn start_servers(&mut self, setup: ServerSetup<'a>) {
+        let setup = Rc::new(setup);
+        let timeout = Duration::from_millis(self.herd.tuning.places_timeout_ms);
+        let places = self.places.backend(timeout);
+        for spec in &self.herd.servers {
+            let name = spec.name.clone();
+            let herd = self.herd.clone();
+            let places = places.clone();
+            let setup = setup.clone();
+            let sockets = Arc::new(Sockets::default());
+            self.sockets.insert(name.clone(), sockets.clone());
+            let incarnation = Cell::new(0);
+            self.sim.host(spec.name.as_str(), move || {
+                incarnation.set(incarnation.get() + 1);
+                // A (re)started server begins with an empty store.
+                let state = ServerState::new(&name, herd.clone());
+                let clock: SharedClock = Arc::new(SimClock);
+                let mut env = ServerEnv::new(SimNet::new(sockets.clone()), clock, places.clone());
+                env.observer = (setup.observer)(&name, incarnation.get());
+                env.seed = setup.seed;
+                env.bugs = Bugs::with(setup.bug);
+                let teardown = Teardown(sockets.clone());
+                async move {
+                    let _teardown = teardown;
+                    herd::server::run(state, env, std::future::pending())
+                        .await
+                        .map_err(|e| e.into())
+                }
+            });
+        }
+    }
+
+    /// A client host that runs `future` (once: its end is the host's end).
+    pub fn client(&mut self, host: &str, future: impl Future<Output = turmoil::Result> + 'static) {
+        self.sim.client(host, future);
+    }
+
+    /// One tick of simulated time; an error when a host failed.
+    pub fn step(&mut self) -> Result<(), String> {
+        self.sim.step().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Simulated time since the run started.
+    pub fn now(&self) -> Duration {
+        self.sim.elapsed()
+    }
+
+    /// Simulated POSIX time, in nanoseconds.
+    pub fn now_ns(&self) -> i128 {
+        self.sim.since_epoch().as_nanos() as i128
+    }
+
+    pub fn port(&self, server: &str) -> u16 {
+        self.herd.server(server).map_or(0, |s| s.port)
+    }
+
+    pub fn links(&self) -> &Links {
+        &self.links
+    }
+
+    /// Cuts every pair of `a` and `b` (only `a` to `b` when `oneway`), or
+    /// heals it when `cut` is false.
+    pub fn cut(&mut self, a: &[String], b: &[String], oneway: bool, cut: bool) {
+        let now = self.now();
+        for (x, y) in pairs(a, b) {
+            match (oneway, cut) {
+                (true, true) => self.sim.partition_oneway(x, y),
+                (true, false) => self.sim.repair_oneway(x, y),
+                (false, true) => self.sim.partition(x, y),
+                (false, false) => self.sim.repair(x, y),
+            }
+            self.links.cut(x, y, oneway, cut, now);
+        }
+    }
+
+    /// Holds messages between `a` and `b` on the wire, or releases them.
+    pub fn hold(&mut self, a: &[String], b: &[String], held: bool) {
+        let now = self.now();
+        for (x, y) in pairs(a, b) {
+            if held {
+                self.sim.hold(x, y);
+            } else {
+                self.sim.release(x, y);
+            }
+            self.links.hold(x, y, held, now);
+        }
+    }
+
+    pub fn latency(&mut self, a: &[String], b: &[String], ms: u64) {
+        let now = self.now();
+        for (x, y) in pairs(a, b) {
+            self.sim.set_link_latency(x, y, Duration::from_millis(ms));
+            self.links.latency(x, y, ms, now);
+        }
+    }
+
+    pub fn loss(&mut self, a: &[String], b: &[String], rate: f64) {
+        let now = self.now();
+        for (x, y) in pairs(a, b) {
+            self.sim.set_link_fail_rate(x, y, rate);
+            self.links.loss(x, y, rate, now);
+        }
+    }
+
+    /// The server's process dies; its sockets close, in a fixed order.
+    pub fn crash(&mut self, server: &str) {
+        self.tear_down(server);
+        self.sim.crash(server);
+        self.links.down(server);
+    }
+
+    /// The machine vanishes: cut off, crashed, the network repaired, so
+    /// the closes (and whatever it had sent that was still on the wire)
+    /// are lost and its neighbours only notice the silence.
+    pub fn silent_death(&mut self, server: &str) {
+        let others: Vec<String> = self
+            .herd
+            .servers
+            .iter()
+            .filter(|s| s.name != server)
+            .map(|s| s.name.clone())
+            .collect();
+        for other in &others {
+            self.sim.partition(server, other.as_str());
+        }
+        self.crash(server);
+        for other in &others {
+            self.sim.repair(server, other.as_str());
+        }
+    }
+
+    /// Starts the server again with an empty store (restarting it if it runs).
+    pub fn restart(&mut self, server: &str) {
+        self.tear_down(server);
+        self.sim.bounce(server);
+        self.links.started(server, self.now());
+    }
+
+    fn tear_down(&mut self, server: &str) {
+        if self.sim.is_host_running(server) {
+            if let Some(sockets) = self.sockets.get(server) {
+                sockets.tear_down();
+            }
+        }
+    }
+
+    pub fn set_places(&self, behaviour: Behaviour) {
+        self.places.set(behaviour);
+    }
+
+    /// The radius (metres, as Places got it) of every Places request made
+    /// since the last call.
+    pub fn take_places_radii(&self) -> Vec<String> {
+        self.places.take_radii()
+    }
+}
+
+fn pairs<'s>(a: &'s [String], b: &'s [String]) -> impl Iterator<Item = (&'s str, &'s str)> {
+    a.iter()
+        .flat_map(move |x| b.iter().map(move |y| (x.as_str(), y.as_str())))
+}

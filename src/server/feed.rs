@@ -161,6 +161,7 @@ async fn read_side<S: Stream>(
             .then(|| stalled_since.unwrap_or_else(Instant::now));
         let message = tokio::select! {
             message = reader.next(ctx, ctx.dead_after()) => message,
+            _ = outbox.waiting.notified(), if stalled_since.is_none() => continue,
             _ = sleep_until(stalled_since.unwrap_or_else(Instant::now) + ack_timeout), if stalled_since.is_some() => {
                 let count = outbox.give_up(false);
                 if count > 0 {

@@ -45,12 +45,21 @@ struct Inner {
     closed: bool,
 }
 
+impl Inner {
+    fn has_waiters(&self) -> bool {
+        !self.in_flight.is_empty() || self.pending_waited > 0
+    }
+}
+
 pub struct Outbox {
     inner: Mutex<Inner>,
     /// The feed's writer has something to send.
     pub ready: Notify,
     /// Pending updates went out: clients held back for room may go on.
     pub drained: Notify,
+    /// Someone started to wait on an acknowledgement through this feed
+    /// where nobody did: its give-up timer must start.
+    pub waiting: Notify,
     /// When the neighbour last said anything on this feed.
     heard_at: Mutex<Instant>,
 }
@@ -61,6 +70,7 @@ impl Default for Outbox {
             inner: Mutex::default(),
             ready: Notify::new(),
             drained: Notify::new(),
+            waiting: Notify::new(),
             heard_at: Mutex::new(Instant::now()),
         }
     }
@@ -83,6 +93,9 @@ impl Outbox {
         let inner = &mut *guard;
         if inner.closed {
             return;
+        }
+        if waiter.is_some() && !inner.has_waiters() {
+            self.waiting.notify_one();
         }
         let client = forward.update.client.as_str();
         if let Some(pending) = inner.pending.get_mut(client) {
@@ -120,7 +133,11 @@ impl Outbox {
     pub fn wait_for_client(&self, client: &str, waiter: &Arc<Engagement>) -> bool {
         let mut guard = self.lock();
         let inner = &mut *guard;
+        let first = !inner.has_waiters();
         if let Some(pending) = inner.pending.get_mut(client) {
+            if first {
+                self.waiting.notify_one();
+            }
             waiter.add();
             let first = pending.waiters.is_empty();
             pending.waiters.push(waiter.clone());
@@ -132,6 +149,9 @@ impl Outbox {
         };
         match inner.in_flight.get_mut(&seq) {
             Some(flight) => {
+                if first {
+                    self.waiting.notify_one();
+                }
                 waiter.add();
                 flight.waiters.push(waiter.clone());
                 true
@@ -237,8 +257,7 @@ impl Outbox {
 
     /// Whether anyone waits on an acknowledgement through this feed.
     pub fn has_waiters(&self) -> bool {
-        let inner = self.lock();
-        !inner.in_flight.is_empty() || inner.pending_waited > 0
+        self.lock().has_waiters()
     }
 
     pub fn heard(&self) {

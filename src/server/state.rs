@@ -118,7 +118,11 @@ impl ServerState {
         }
         let looping = crate::bug!(bugs, ForwardingLoop);
         let engagement = done.map(Engagement::new);
-        if merged.changed() || looping {
+        // A client's IAMAT older than what is held still goes out: servers
+        // the newer update has not reached yet must get this one (or wait
+        // for the newer) before the client is told it is taken.
+        let older_from_client = matches!(source, Source::Client(_)) && engagement.is_some();
+        if merged.changed() || looping || older_from_client {
             self.forward(&inner, &update, from, seen, looping, engagement.as_ref());
         } else if let (Merge::Unchanged, Some(engagement)) = (&merged, &engagement) {
             // Something newer (or this very update) is held: if it is

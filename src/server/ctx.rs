@@ -127,10 +127,11 @@ pub(super) fn ms(value: u64) -> Duration {
 
 /// A seed per server and link, so each differs but all follow from one.
 fn mix_seed(seed: u64, a: &str, b: &str) -> u64 {
+    use std::hash::Hasher;
     // FNV-1a: stable across Rust releases, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for byte in a.bytes().chain([0]).chain(b.bytes()) {
-        h = (h ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    let mut h = fnv::FnvHasher::with_key(0xcbf2_9ce4_8422_2325 ^ seed);
+    for part in [a.as_bytes(), &[0], b.as_bytes()] {
+        h.write(part);
     }
-    h
+    h.finish()
 }

@@ -120,6 +120,7 @@ fn main() -> ExitCode {
         options: Options {
             show_heartbeats: heartbeats,
             bug,
+            ..Options::default()
         },
     };
     match run_all(&scenarios, &settings) {

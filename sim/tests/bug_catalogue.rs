@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use herd::bugs::Bug;
 use herd_sim::explore::{explore, Config};
 use herd_sim::scenario;
-use herd_sim::world::herd_config::sim_herd;
 use herd_sim::{run, Options};
 
 /// Seeds the test looks through; every bug is found well within them.
@@ -29,8 +28,7 @@ fn finds_and_shrinks(bug: Bug) {
     let config = Config {
         seeds: 0..SEEDS,
         shard: (1, 1),
-        herd: sim_herd(None, None).expect("the default herd"),
-        herd_table: None,
+        herd: None,
         out: out.clone(),
         bug: Some(bug),
         keep_going: false,

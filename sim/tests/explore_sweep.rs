@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 
 use herd_sim::explore::{explore, Config};
-use herd_sim::world::herd_config::sim_herd;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 const SHARDS: u64 = 16;
@@ -28,8 +27,7 @@ fn shard(i: u64) -> Result<(), Failed> {
     let config = Config {
         seeds: seeds(),
         shard: (i, SHARDS),
-        herd: sim_herd(None, None)?,
-        herd_table: None,
+        herd: None,
         out,
         bug: None,
         keep_going: false,

@@ -8,6 +8,8 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +76,8 @@ enum Work {
     /// One IAMAT line after another over one connection, one reply line
     /// each: the lines of a `many_clients` step for one server.
     Batch(Job, Vec<(Vec<u8>, Slot)>),
+    /// Anything else a client host may do (abusive clients, abuse.rs).
+    Run(Pin<Box<dyn Future<Output = ()>>>),
 }
 
 pub(super) struct Clients {
@@ -109,6 +113,16 @@ impl Clients {
         Ok(slot)
     }
 
+    /// `host` runs `task` (made outside the simulation, run inside it).
+    pub fn run(
+        &mut self,
+        world: &mut World,
+        host: &str,
+        task: impl Future<Output = ()> + 'static,
+    ) -> Result<(), Violation> {
+        self.give(world, host, Work::Run(Box::pin(task)))
+    }
+
     /// `host` sends `lines` one after another over one connection for `job`.
     pub fn batch(
         &mut self,
@@ -131,12 +145,13 @@ async fn client_host(host: Arc<str>, mut work: mpsc::Receiver<Work>, log: Log) -
         match work {
             Work::Talk(job, slot) => tokio::task::spawn_local(talk(host, job, slot, log)),
             Work::Batch(job, lines) => tokio::task::spawn_local(batch(host, job, lines, log)),
+            Work::Run(task) => tokio::task::spawn_local(task),
         };
     }
     Ok(())
 }
 
-fn now_ns() -> i128 {
+pub(super) fn now_ns() -> i128 {
     turmoil::since_epoch().unwrap_or_default().as_nanos() as i128
 }
 
@@ -195,7 +210,7 @@ async fn connect(host: &Arc<str>, job: &Job, deadline: Instant, log: &Log) -> Re
     Err(end)
 }
 
-fn finish(slot: &Slot, end: End) {
+pub(super) fn finish(slot: &Slot, end: End) {
     let mut seen = slot.borrow_mut();
     seen.end = Some(end);
     seen.ended_ns = now_ns();

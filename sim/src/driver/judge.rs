@@ -3,19 +3,24 @@
 //! after it); a finished exchange goes through the outside-view checks
 //! and its step's expectations; every record goes through the inside view.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+
+use herd::config::HerdConfig;
 
 use super::clients::Slot;
 use super::Failure;
 use crate::observe::{End, Fault, Log, Note};
 use crate::oracle::client::{
-    check_acks, check_expected, check_read, check_refusal, check_whatsat, expect_ack, Exchange, Expected,
+    check_acks, check_expected, check_key, check_read, check_refusal, check_refused, check_whatsat,
+    expect_ack, Exchange, Expected, Refuses,
 };
 use crate::oracle::text::{iamat, lines};
-use crate::oracle::{Entry, Inside, Violation};
+use crate::oracle::{Entry, Harm, Inside, Violation};
 use crate::world::clock::EPOCH_SECS;
 use crate::world::links::settle;
+use crate::world::setup::WorldSetup;
+use crate::world::wiremock::SIM_KEY;
 use crate::world::{World, TICK};
 
 /// What a client step's reply must be.
@@ -29,6 +34,13 @@ pub(super) enum Expect {
     },
     /// An AT reply to the one IAMAT sent.
     Ack,
+    /// An AT reply to the one IAMAT sent within `within_ms`.
+    Probe { within_ms: u64 },
+    /// An AT reply to every IAMAT sent.
+    Bulk,
+    /// A stranger on a link port, which learns nothing when the herd has a
+    /// secret.
+    Stranger { secret: bool },
 }
 
 /// What happens once a client holds its AT reply.
@@ -68,6 +80,8 @@ pub(super) struct Pending {
 pub(super) struct Judge {
     pub inside: Inside,
     pending: Vec<Pending>,
+    /// What each server must refuse.
+    refuses: BTreeMap<String, Refuses>,
 }
 
 fn exchange(p: &Pending) -> Exchange {
@@ -83,10 +97,28 @@ fn exchange(p: &Pending) -> Exchange {
 }
 
 impl Judge {
-    pub fn new(servers: usize) -> Self {
+    pub fn new(herd: &HerdConfig, world: &WorldSetup) -> Self {
+        let refuses: BTreeMap<String, Refuses> = herd
+            .servers
+            .iter()
+            .map(|s| {
+                let tuning = world.herd_of(herd, &s.name).tuning;
+                let limits = Refuses {
+                    max_client_id_bytes: tuning.max_client_id_bytes,
+                    max_future_ms: tuning.max_future_ms,
+                };
+                (s.name.clone(), limits)
+            })
+            .collect();
+        let mut inside = Inside::new(herd);
+        let shared = refuses.values().map(|r| r.max_client_id_bytes).min();
+        if !world.tuning_of.is_empty() {
+            inside.told.share_ids_up_to(shared.unwrap_or(usize::MAX));
+        }
         Self {
-            inside: Inside::new(servers),
+            inside,
             pending: Vec::new(),
+            refuses,
         }
     }
 
@@ -179,8 +211,46 @@ impl Judge {
         check_acks(&ex, TICK.as_nanos() as i128)?;
         check_refusal(&ex)?;
         check_whatsat(&ex)?;
+        check_key(&ex, SIM_KEY)?;
+        if let Some(limits) = self.refuses.get(&p.server) {
+            check_refused(&ex, limits)?;
+        }
         let seen = p.slot.borrow();
         match &p.expect {
+            Expect::Probe { within_ms } => {
+                let took_ms = ((ex.ended_ns - ex.started_ns) / 1_000_000) as u64;
+                let answered = expect_ack(&ex).is_ok();
+                if !answered || took_ms > *within_ms {
+                    return Err(Violation::Harm(Harm::Slow {
+                        by: ex.by(),
+                        within_ms: *within_ms,
+                        took_ms,
+                        answered,
+                    }));
+                }
+            }
+            Expect::Bulk => {
+                let (sent, acked) = (ex.iamats().len(), ex.acks().len());
+                if acked < sent {
+                    return Err(Violation::WrongReply {
+                        by: ex.by(),
+                        want: format!("want an AT reply to each of the {sent} IAMATs, got {acked}"),
+                        seen: crate::oracle::client::shown(&seen.reply),
+                    });
+                }
+            }
+            Expect::Stranger { secret } => {
+                let told = lines(&seen.reply)
+                    .map(String::from_utf8_lossy)
+                    .find(|l| ["HERD DUMP ", "HERD AT ", "HERD SYNCED "].iter().any(|v| l.starts_with(v)));
+                if let Some(line) = told.filter(|_| *secret) {
+                    return Err(Violation::Harm(Harm::Leaked {
+                        stranger: p.label.clone(),
+                        server: p.server.clone(),
+                        line: line.into_owned(),
+                    }));
+                }
+            }
             Expect::Ack => {
                 // A server that crashed before it answered promised nothing.
                 let started =

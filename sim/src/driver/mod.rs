@@ -5,10 +5,12 @@
 //! waited for (`converge.rs`). The result is a `Report`: the trace, the
 //! records, and the first failure.
 
+mod abuse;
 mod clients;
 mod converge;
 mod judge;
 mod steps;
+mod stress;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +22,10 @@ use self::converge::Waiting;
 use self::judge::Judge;
 use crate::observe::trace::{self, TraceOptions};
 use crate::observe::{Log, Note, Record, Recorder};
-use crate::oracle::{FailureKind, Violation};
+use crate::oracle::{FailureKind, Harm, View, Violation};
 use crate::scenario::{Action, Scenario};
-use crate::world::{ServerSetup, World};
+use crate::world::links::settle;
+use crate::world::{ServerSetup, World, TICK};
 
 /// How long a client waits for the server to close, unless it says.
 const CLIENT_TIMEOUT_MS: u64 = 10_000;
@@ -73,6 +76,9 @@ pub struct Options {
     pub show_heartbeats: bool,
     /// One bug of the catalogue (herd::bugs) every server runs with.
     pub bug: Option<Bug>,
+    /// Judge each record and let it go: no trace, records or statistics in
+    /// the report (the explorer's runs, which only need the verdict).
+    pub lean: bool,
 }
 
 /// What the steps act on.
@@ -84,16 +90,22 @@ struct Parts<'r, 'a> {
 }
 
 pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
-    let log = Log::default();
+    let log = if options.lean { Log::lean() } else { Log::default() };
+    let note = Note::Seed {
+        seed,
+        scenario: scenario.name.clone(),
+    };
+    log.note(Duration::ZERO, note);
+    // Each server checks its tuning when it starts, as `herd serve` does.
+    if let Err(message) = scenario.world.check(&scenario.herd, options.bug) {
+        let expected = scenario.world.refused.as_deref() == Some(message.as_str());
+        log.note(Duration::ZERO, Note::Refused { message: message.clone() });
+        let failure =
+            (!expected).then(|| Failure::at("herd", Violation::Harm(Harm::TuningRefused { message })));
+        return report(&log, scenario, options, failure, Duration::ZERO, None);
+    }
     let herd = Arc::new(scenario.herd.clone());
     let mut world = World::new(herd, &scenario.network, seed);
-    log.note(
-        Duration::ZERO,
-        Note::Seed {
-            seed,
-            scenario: scenario.name.clone(),
-        },
-    );
     let recorders = log.clone();
     world.start_servers(ServerSetup {
         seed,
@@ -101,9 +113,11 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
         observer: Box::new(move |name, incarnation| {
             Arc::new(Recorder::new(name, incarnation, recorders.clone()))
         }),
+        world: scenario.world.clone(),
+        log: log.clone(),
     });
     let mut clients = Clients::new(log.clone());
-    let mut judge = Judge::new(scenario.herd.servers.len());
+    let mut judge = Judge::new(&scenario.herd, &scenario.world);
     let mut run = Run {
         scenario,
         parts: Parts {
@@ -117,7 +131,17 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
     };
     let failure = run.drive().err();
     let converged_ms = run.converged_ms;
-    let now = world.now();
+    report(&log, scenario, options, failure, world.now(), converged_ms)
+}
+
+fn report(
+    log: &Log,
+    scenario: &Scenario,
+    options: Options,
+    failure: Option<Failure>,
+    now: Duration,
+    converged_ms: Option<u64>,
+) -> Report {
     if let Some(f) = &failure {
         let note = Note::Fail {
             place: f.place.clone(),
@@ -205,10 +229,18 @@ impl Run<'_, '_> {
     /// Every new record through the inside view, and the Places requests.
     fn observe(&mut self) -> Result<(), Failure> {
         let judge = &mut *self.parts.judge;
+        let world = &*self.parts.world;
+        let (links, now) = (world.links(), world.now());
+        let settle = settle(&world.herd().tuning);
+        let steady = |a: &str, b: &str| links.steady(a, b, now, settle);
+        let view = View {
+            spread_ms: links.max_latency_ms() + TICK.as_millis() as u64,
+            steady: &steady,
+        };
         let mut result = Ok(());
         self.cursor = self.parts.log.each_since(self.cursor, |record| {
             if result.is_ok() {
-                result = judge.inside.observe(record);
+                result = judge.inside.observe(record, &view);
             }
         });
         result

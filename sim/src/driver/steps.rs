@@ -22,6 +22,9 @@ pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(
     }
     match action {
         Action::Client { .. } => client(parts, action, place),
+        Action::Bulk { .. } | Action::Abuse { .. } | Action::Probe { .. } => {
+            super::stress::apply(parts, action, place)
+        }
         Action::ManyClients {
             count,
             prefix,
@@ -43,6 +46,7 @@ pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(
                 },
                 PlacesMode::Status => Behaviour::Status(status.clone().unwrap_or_default()),
                 PlacesMode::Http => Behaviour::Http(code.unwrap_or(500)),
+                PlacesMode::EchoKey => Behaviour::EchoKey,
             };
             parts
                 .log
@@ -67,6 +71,7 @@ fn fault_of(action: &Action) -> Option<Fault> {
         Action::Crash { server, .. } => Fault::Crash { server },
         Action::SilentDeath { server, .. } => Fault::SilentDeath { server },
         Action::Restart { server, .. } => Fault::Restart { server },
+        Action::Reset { a, b, .. } => Fault::Reset { a, b },
         _ => return None,
     })
 }
@@ -86,6 +91,7 @@ fn injure(parts: &mut Parts, fault: &Fault) {
             world.restart(server);
             parts.judge.inside.restarted(server);
         }
+        Fault::Reset { a, b } => world.reset(a, b),
     }
 }
 
@@ -294,7 +300,7 @@ fn holds(parts: &mut Parts, action: &Action) -> Result<(), Violation> {
 }
 
 /// A spread of valid locations for generated clients.
-fn location_for(i: usize) -> String {
+pub(super) fn location_for(i: usize) -> String {
     let lat = -80.0 + ((i * 7_919) % 16_000) as f64 / 100.0;
     let lon = -170.0 + ((i * 104_729) % 34_000) as f64 / 100.0;
     format!("{lat:+.6}{lon:+.6}")

@@ -17,7 +17,8 @@ pub struct ExploreArgs {
     /// Seeds to run, `A..B` (B excluded) or one seed `A`.
     #[arg(long, required_unless_present = "list_bugs", value_parser = parse_seeds)]
     pub seeds: Option<Range<u64>>,
-    /// A herd config file to explore instead of the default herd.
+    /// A herd config file to explore (its topology and tuning) instead of
+    /// a herd drawn for each seed.
     #[arg(long)]
     pub herd: Option<PathBuf>,
     /// Where failing and shrunk scenarios are written.
@@ -94,9 +95,10 @@ impl ExploreArgs {
             },
             None => None,
         };
-        let herd = match sim_herd(herd_table.clone(), None) {
-            Ok(herd) => herd,
-            Err(e) => {
+        let herd = match herd_table.map(|table| sim_herd(Some(table.clone()), None).map(|h| (h, Some(table)))) {
+            None => None,
+            Some(Ok(herd)) => Some(herd),
+            Some(Err(e)) => {
                 eprintln!("error: {e}");
                 return EXIT_USAGE;
             }
@@ -105,7 +107,6 @@ impl ExploreArgs {
             seeds: self.seeds.unwrap_or(0..1),
             shard: self.shard,
             herd,
-            herd_table,
             out: self.out,
             bug: self.bug,
             keep_going: self.keep_going,

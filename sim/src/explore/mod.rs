@@ -5,6 +5,7 @@
 //! command line is in `cli.rs`. See docs/explorer.md.
 
 pub mod cli;
+pub mod dice;
 pub mod generate;
 pub mod shrink;
 
@@ -18,7 +19,7 @@ use herd::config::HerdConfig;
 
 use crate::driver::{run, Options, Report};
 use crate::oracle::{FailureKind, ViolationKind};
-use crate::scenario::{write, Scenario};
+use crate::scenario::write;
 use shrink::shrink;
 
 /// Sweeps of at most this many seeds print every seed's parameters.
@@ -28,9 +29,9 @@ pub struct Config {
     pub seeds: Range<u64>,
     /// `(i, n)`: this machine runs the i-th (1-based) of n interleaved slices.
     pub shard: (u64, u64),
-    pub herd: HerdConfig,
-    /// The `--herd` file's table, written into generated scenario files.
-    pub herd_table: Option<toml::Table>,
+    /// A herd to explore (`--herd`: its topology and tuning, and its table
+    /// to write into scenario files) instead of drawing one per seed.
+    pub herd: Option<(HerdConfig, Option<toml::Table>)>,
     pub out: PathBuf,
     pub bug: Option<Bug>,
     /// Go on after the first failure (each failure is written and shrunk).
@@ -96,16 +97,20 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
     let total = seeds.len() as u64;
     writeln!(
         out,
-        "explore seeds {}..{} (shard {}/{}: {total} seeds), {} servers{}",
+        "explore seeds {}..{} (shard {}/{}: {total} seeds), {}{}",
         config.seeds.start,
         config.seeds.end,
         config.shard.0,
         config.shard.1,
-        config.herd.servers.len(),
+        match &config.herd {
+            Some((herd, _)) => format!("the given herd of {} servers", herd.servers.len()),
+            None => "a herd drawn per seed".to_string(),
+        },
         config.bug.map_or(String::new(), |b| format!(", bug {b}")),
     )?;
     let options = Options {
         bug: config.bug,
+        lean: true,
         ..Options::default()
     };
     // Wall time is for the reader only; nothing in a run depends on it.
@@ -114,11 +119,12 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
     let mut findings = Vec::new();
     let mut seeds_run = 0;
     for seed in seeds {
-        let (scenario, params) = generate::generate(seed, &config.herd);
+        let generated = generate::generate(seed, config.herd.as_ref(), config.bug);
+        let params = &generated.params;
         if config.verbose || total <= PRINT_ALL_PARAMS_UP_TO {
             writeln!(out, "{params}")?;
         }
-        let report = run(&scenario, seed, options);
+        let report = run(&generated.scenario, seed, options);
         seeds_run += 1;
         if report.failure.is_some() {
             if !(config.verbose || total <= PRINT_ALL_PARAMS_UP_TO) {
@@ -127,7 +133,7 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
             if tty {
                 eprint!("\r\x1b[K");
             }
-            let finding = investigate(config, options, &scenario, &report, seeds_run, out)?;
+            let finding = investigate(config, options, &generated, &report, seeds_run, out)?;
             findings.push(finding);
             if !config.keep_going {
                 break;
@@ -174,11 +180,13 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
 fn investigate(
     config: &Config,
     options: Options,
-    scenario: &Scenario,
+    generated: &generate::Generated,
     report: &Report,
     seeds_run: u64,
     out: &mut dyn Write,
 ) -> std::io::Result<Finding> {
+    let scenario = &generated.scenario;
+    let herd_table = generated.herd_table.as_ref();
     let failure = report.failure.clone().expect("a failing report");
     let seed = scenario.seed;
     let class = failure.violation.kind();
@@ -205,11 +213,7 @@ fn investigate(
             format!("Replay: cargo run -p herd-sim -- run {}{bug}", name.display()),
         ]
     };
-    let text = write::to_toml(
-        scenario,
-        config.herd_table.as_ref(),
-        &header(&file, "the whole generated scenario"),
-    )
+    let text = write::to_toml(scenario, herd_table, &header(&file, "the whole generated scenario"))
     .map_err(std::io::Error::other)?;
     std::fs::write(&file, text)?;
     let replayed = same_failure_from_file(&file, options, report);
@@ -243,7 +247,7 @@ fn investigate(
             .map_or(String::new(), |f| one_line(&f.message()));
         let mut comments = header(&small, "shrunk");
         comments[1] = format!("Fails: {what} ({class}): {message}");
-        let text = write::to_toml(&shrunk.scenario, config.herd_table.as_ref(), &comments)
+        let text = write::to_toml(&shrunk.scenario, herd_table, &comments)
             .map_err(std::io::Error::other)?;
         std::fs::write(&small, text)?;
         let steps = shrunk.scenario.steps.len();

@@ -58,6 +58,33 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
             }
             list.iter().try_for_each(|n| server(n))
         }
+        Action::Bulk {
+            server: s,
+            count,
+            connections,
+            ..
+        } => {
+            if *count == 0 || *connections == 0 {
+                return Err("count and connections must be at least 1".into());
+            }
+            server(s)
+        }
+        Action::Abuse { server: s, claim, .. } => {
+            server(s)?;
+            claim.as_deref().map_or(Ok(()), server)
+        }
+        Action::Probe { server: s, send, .. } => {
+            if !one_iamat(send) {
+                return Err("a probe's `send` must be one IAMAT line".into());
+            }
+            server(s)
+        }
+        Action::Reset { a, b, .. } => {
+            if a == b {
+                return Err("a reset needs two different servers".into());
+            }
+            server(a).and_then(|_| server(b))
+        }
         Action::Partition { a, b, .. }
         | Action::Heal { a, b, .. }
         | Action::Hold { a, b, .. }

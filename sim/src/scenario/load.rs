@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::check::check_action;
 use super::{yes, Action, Network, Scenario, Step};
 use crate::world::herd_config::sim_herd;
+use crate::world::setup::{with_tuning, WorldSetup};
 
 #[derive(Debug, Error)]
 pub enum ScenarioError {
@@ -41,6 +42,7 @@ struct RawScenario {
     end_ms: Option<u64>,
     #[serde(default = "yes")]
     trace_messages: bool,
+    world: Option<Spanned<WorldSetup>>,
     #[serde(default, rename = "step")]
     steps: Vec<Spanned<Action>>,
 }
@@ -71,11 +73,16 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
     let raw: RawScenario =
         toml::from_str(text).map_err(|e| invalid(e.span().unwrap_or(0..0), e.message().to_string()))?;
     let herd_span = raw.herd.as_ref().map_or(0..0, |h| h.span());
-    let herd = sim_herd(
+    let mut herd = sim_herd(
         raw.herd.map(Spanned::into_inner),
         raw.tuning.as_ref().map(|t| t.get_ref().clone()),
     )
     .map_err(|message| invalid(herd_span.clone(), message))?;
+    let world_span = raw.world.as_ref().map_or(0..0, |w| w.span());
+    let world = raw.world.map(Spanned::into_inner).unwrap_or_default();
+    // The servers check the world's tuning when they start, with the run's bug.
+    herd.tuning = with_tuning(&herd.tuning, &world.tuning).map_err(|m| invalid(world_span.clone(), m))?;
+    world.validate(&herd).map_err(|m| invalid(world_span, m))?;
     let network_span = raw.network.as_ref().map_or(0..0, |n| n.span());
     let network = raw.network.map(Spanned::into_inner).unwrap_or_default();
     if network.latency_ms[0] > network.latency_ms[1] {
@@ -119,6 +126,7 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
         steps,
         end_ms,
         trace_messages: raw.trace_messages,
+        world,
     })
 }
 

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod log_lines;
+pub mod neighbour;
+pub mod probe;
 pub mod process;
 
 use std::net::SocketAddr;

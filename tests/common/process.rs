@@ -1,15 +1,18 @@
 //! Real `herd` processes, for the tests that run the binary and for the
-//! load bench (which includes this file): each process leads a process
-//! group of its own, killed with its group when the caller is done with it
-//! or ends early.
+//! benches that include this file: each process leads a process group of
+//! its own, killed with its group when the caller is done with it or ends
+//! early. `ProcessHerd` runs a whole herd that way, a process per server.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use herd::config::HerdConfig;
 
 /// How long a process may take to start listening or to exit.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -19,11 +22,15 @@ pub fn herd() -> Command {
     herd_at(Path::new(env!("CARGO_BIN_EXE_herd")))
 }
 
-/// A `herd` binary, offline (it would pick Google when a key is around)
-/// and at its configured log level whatever the caller's `RUST_LOG`.
+/// A `herd` binary, offline (it would pick Google when a key is around),
+/// at its configured log level whatever the caller's `RUST_LOG`, and with
+/// a herd secret only where the caller sets one.
 pub fn herd_at(binary: &Path) -> Command {
     let mut command = Command::new(binary);
-    command.env_remove("GOOGLE_PLACES_API_KEY").env_remove("RUST_LOG");
+    command
+        .env_remove("GOOGLE_PLACES_API_KEY")
+        .env_remove("RUST_LOG")
+        .env_remove("HERD_SECRET");
     command
 }
 
@@ -136,4 +143,166 @@ impl Drop for Running {
             let _ = child.wait();
         }
     }
+}
+
+/// Resident memory of process `pid` from `/proc/PID/status`, in bytes:
+/// `(now, peak)` (`VmRSS`, `VmHWM`).
+pub fn rss_bytes(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        let line = status.lines().find_map(|l| l.strip_prefix(name))?;
+        let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+        Some(kib * 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// A herd run as `herd serve NAME` processes, one per server, on loopback
+/// ports that were free at start, each logging to `logs()`.
+pub struct ProcessHerd {
+    /// The herd as it runs: every host loopback, every port filled in.
+    pub herd: HerdConfig,
+    pub dir: PathBuf,
+    binary: PathBuf,
+    config: PathBuf,
+    secrets: BTreeMap<String, Option<String>>,
+    running: BTreeMap<String, Running>,
+}
+
+impl ProcessHerd {
+    /// Starts every server of `template` (its names and links, fresh
+    /// ports) with `tuning` as the body of the `[tuning]` table (empty for
+    /// none) and `HERD_SECRET` set to `secret(name)` where that is `Some`,
+    /// and waits until each one listens.
+    pub fn start(
+        binary: &Path,
+        template: &HerdConfig,
+        tuning: &str,
+        secret: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let dir = scratch("herd");
+        let mut herd = template.clone();
+        let ports = free_ports(herd.servers.len());
+        for (server, port) in herd.servers.iter_mut().zip(ports) {
+            server.host = "127.0.0.1".into();
+            server.port = port;
+            server.link_port = None;
+        }
+        let config = dir.join("herd.toml");
+        std::fs::write(&config, config_text(&herd, tuning)).expect("write config");
+        let secrets = herd
+            .servers
+            .iter()
+            .map(|s| (s.name.clone(), secret(&s.name)))
+            .collect();
+        let mut this = Self {
+            herd,
+            dir,
+            binary: binary.into(),
+            config,
+            secrets,
+            running: BTreeMap::new(),
+        };
+        let names = this.names();
+        for name in &names {
+            this.launch(name);
+        }
+        for name in &names {
+            drop(connect(this.port(name)));
+        }
+        this
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.herd.servers.iter().map(|s| s.name.clone()).collect()
+    }
+
+    pub fn port(&self, name: &str) -> u16 {
+        self.herd
+            .server(name)
+            .unwrap_or_else(|| panic!("no server {name}"))
+            .port
+    }
+
+    pub fn pid(&self, name: &str) -> u32 {
+        self.running[name].pid()
+    }
+
+    pub fn logs(&self) -> PathBuf {
+        self.dir.join("logs")
+    }
+
+    fn launch(&mut self, name: &str) {
+        let mut command = herd_at(&self.binary);
+        command
+            .args(["serve", name, "--places", "fake", "--config"])
+            .arg(&self.config)
+            .arg("--log-dir")
+            .arg(self.logs());
+        if let Some(secret) = &self.secrets[name] {
+            command.env("HERD_SECRET", secret);
+        }
+        self.running.insert(name.to_string(), Running::spawn(command));
+    }
+
+    /// Kills one server at once (SIGKILL: no draining, no last log lines).
+    pub fn kill(&mut self, name: &str) {
+        let mut server = self.running.remove(name).expect("running");
+        server.signal("KILL");
+        server.wait(PATIENCE);
+    }
+
+    /// Starts a killed or stopped server again on its port, with an empty
+    /// store, and waits until it listens.
+    pub fn restart(&mut self, name: &str) {
+        assert!(!self.running.contains_key(name), "{name} still runs");
+        self.launch(name);
+        drop(connect(self.port(name)));
+    }
+
+    /// Stops every server with SIGTERM (so every log line is written) and
+    /// returns what each wrote to stderr; each must exit cleanly.
+    pub fn stop(&mut self) -> BTreeMap<String, String> {
+        for server in self.running.values() {
+            server.signal("TERM");
+        }
+        std::mem::take(&mut self.running)
+            .into_iter()
+            .map(|(name, mut server)| {
+                let status = server.wait(PATIENCE);
+                assert!(status.success(), "{name} exited {status:?}: {}", server.stderr());
+                (name, server.stderr().to_string())
+            })
+            .collect()
+    }
+}
+
+impl Drop for ProcessHerd {
+    fn drop(&mut self) {
+        // Kills every server (Running's drop) before its files go. A
+        // failed run keeps its logs to look at.
+        self.running.clear();
+        if std::thread::panicking() {
+            eprintln!("the herd's logs are kept in {}", self.logs().display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The herd file, written out by hand rather than by `HerdConfig` so that
+/// older binaries read it too: names, ports and links, plus `tuning`.
+fn config_text(herd: &HerdConfig, tuning: &str) -> String {
+    let mut text = String::from("links = [\n");
+    for (a, b) in &herd.links {
+        text += &format!("  [{a:?}, {b:?}],\n");
+    }
+    text += "]\n";
+    for s in &herd.servers {
+        text += &format!("\n[[server]]\nname = {:?}\nport = {}\n", s.name, s.port);
+    }
+    if !tuning.is_empty() {
+        text += &format!("\n[tuning]\n{tuning}\n");
+    }
+    text
 }

@@ -1,0 +1,258 @@
+//! Overload on the default herd, run as five `herd serve` processes: a
+//! client that pipelines tens of thousands of new client IDs, and a storm
+//! of feeds that never read and ask for `RESYNC` over and over. Neither
+//! may cost a link, grow a server's memory, or multiply the flood.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::log_lines::{self, Tally};
+use common::neighbour::{ask, connect, link_target, subscribe, Protocol, READ_PATIENCE};
+use common::probe::{quantile, round};
+use common::process::{rss_bytes, ProcessHerd};
+use common::Deadline;
+use herd::config::HerdConfig;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// `HERD AT` messages one update costs on the default herd: over each of
+/// its six links both ways, but never back to where it came from.
+const FLOOD_BOUND: u64 = 8;
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_herd"))
+}
+
+/// The first line of the answer to `WHATSAT <client>` at `port`.
+async fn whatsat(port: u16, client: &str) -> String {
+    let mut c = BufReader::new(connect(port).await.expect("connect"));
+    ask(&mut c, &format!("WHATSAT {client} 10 1"))
+        .await
+        .expect("an answer")
+}
+
+/// Waits until every server answers WHATSAT for each of `clients`.
+async fn converged(herd: &ProcessHerd, clients: &[String]) {
+    let deadline = Deadline::after(Duration::from_secs(20), "every server holds every sample");
+    for name in herd.names() {
+        for client in clients {
+            while whatsat(herd.port(&name), client).await.starts_with("? ") {
+                deadline.tick().await;
+            }
+        }
+    }
+}
+
+/// Sends `count` IAMATs of new clients on one connection without waiting
+/// for replies (from a task of its own, so neither side waits on the
+/// other), then reads every reply.
+async fn pipeline(port: u16, count: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..count).map(|i| format!("fast-{i}")).collect();
+    let lines: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("IAMAT {id} +34.068930-118.445127 1700000000.{i:09}\n"))
+        .collect();
+    let (read, mut write) = connect(port).await.expect("connect").into_split();
+    let sending = tokio::spawn(async move { write.write_all(lines.as_bytes()).await });
+    let mut replies = BufReader::new(read);
+    for id in &ids {
+        let mut line = String::new();
+        let n = tokio::time::timeout(READ_PATIENCE, replies.read_line(&mut line))
+            .await
+            .unwrap_or_else(|_| panic!("no reply for {id} in time"))
+            .expect("read");
+        assert!(
+            n > 0 && line.starts_with("AT Goloman ") && line.contains(&format!(" {id} ")),
+            "{line:?}"
+        );
+    }
+    sending.await.unwrap().expect("send");
+    ids
+}
+
+async fn a_fast_client(ack: &str, count: usize) {
+    let mut herd = ProcessHerd::start(
+        binary(),
+        &HerdConfig::default_herd(),
+        &format!("ack = \"{ack}\""),
+        |_| None,
+    );
+    let started = Instant::now();
+    let ids = pipeline(herd.port("Goloman"), count).await;
+    let loaded = started.elapsed();
+    let samples = [ids[0].clone(), ids[count / 2].clone(), ids[count - 1].clone()];
+    converged(&herd, &samples).await;
+    eprintln!(
+        "{count} IDs with ack = {ack}: {loaded:?} to load, {:?} to converge",
+        started.elapsed()
+    );
+    herd.stop();
+    let tally: Tally = log_lines::tally_before_shutdown(&herd.logs());
+    eprintln!("{tally:?}");
+    assert_eq!(tally.link_downs, 0, "links dropped: {tally:?}");
+    assert_eq!(
+        tally.dumps, tally.feed_ups,
+        "a catch-up dump besides link starts: {tally:?}"
+    );
+    assert_eq!(
+        tally.feed_ups, 12,
+        "each of the six links up once each way: {tally:?}"
+    );
+    assert!(
+        tally.flooded() <= FLOOD_BOUND * count as u64,
+        "{} HERD AT lines flooded for {count} updates: {tally:?}",
+        tally.flooded()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_client_acknowledged_by_the_herd_costs_no_link_and_no_extra_flood() {
+    a_fast_client("herd", 10_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_client_acknowledged_locally_costs_no_link_and_no_extra_flood() {
+    a_fast_client("local", 30_000).await;
+}
+
+/// Stored clients before the storm, fake feeds opened, `RESYNC`s each asks.
+const STORED: usize = 5_000;
+const FAKE_FEEDS: usize = 100;
+const RESYNCS: usize = 50;
+
+/// How many times each server logged its link to each neighbour as lost:
+/// `(server, neighbour) -> count`, before the herd began to shut down.
+fn link_downs(herd: &ProcessHerd) -> BTreeMap<(String, String), usize> {
+    let shutdown = log_lines::first_shutdown(&herd.logs()).expect("the herd has stopped");
+    let mut downs = BTreeMap::new();
+    for name in herd.names() {
+        let lines = log_lines::lines(&herd.logs(), &name);
+        for line in lines.iter().map(|l| log_lines::parse(l)) {
+            if line.kind == "link_down" && line.stamp < shutdown {
+                *downs.entry((name.clone(), line.text("peer"))).or_default() += 1;
+            }
+        }
+    }
+    downs
+}
+
+/// A hundred strangers, each naming Goloman's neighbour Hands, none
+/// reading a byte, each asking for a full dump fifty times (flooding is
+/// pruned, so `RESYNC` counts). Goloman's memory must not grow with them,
+/// its clients must be answered meanwhile, and no link may drop but the
+/// one they name; afterwards the herd converges. Returns how often Hands
+/// lost its link to Goloman.
+async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
+    let mut herd = ProcessHerd::start(
+        binary(),
+        &HerdConfig::default_herd(),
+        "flooding = \"pruned\"\nack = \"local\"",
+        |_| secret.map(str::to_string),
+    );
+    let goloman = herd.port("Goloman");
+    let ids = pipeline(goloman, STORED).await;
+    converged(&herd, &ids[STORED - 1..]).await;
+    let pid = herd.pid("Goloman");
+    let before = rss_bytes(pid).expect("Goloman runs").0;
+    let links = link_target(Protocol::LinkPort, goloman).await.expect("link port");
+
+    let storm = async {
+        let mut fakes = Vec::new();
+        for _ in 0..FAKE_FEEDS {
+            let mut fake = subscribe(Protocol::LinkPort, links, "Hands")
+                .await
+                .expect("connect");
+            // A replaced feed may be closed before all of these are in.
+            let _ = fake.write_all("HERD RESYNC\n".repeat(RESYNCS).as_bytes()).await;
+            fakes.push(fake);
+        }
+        // Long enough for the last ones to be served all they asked for.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        fakes
+    };
+    let mut peak = before;
+    let mut rounds = Vec::new();
+    let watch = async {
+        for n in 0.. {
+            peak = peak.max(rss_bytes(pid).expect("Goloman runs").0);
+            rounds.push(round(goloman, &format!("probe-{n}")).await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let fakes = tokio::select! {
+        fakes = storm => fakes,
+        _ = watch => unreachable!(),
+    };
+    drop(fakes);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_bytes(pid).expect("Goloman runs").0;
+
+    // Every probe round, the load and the marker below are one update each.
+    let updates = (STORED + rounds.len() + 1) as u64;
+    let mut latencies: Vec<Duration> = rounds
+        .into_iter()
+        .map(|r| r.expect("every probe is answered"))
+        .flat_map(|r| [r.iamat, r.whatsat])
+        .collect();
+    let slowest = quantile(&mut latencies, 1.0).expect("probes ran");
+    eprintln!(
+        "RSS {} MB before, {} MB peak, {} MB after; {} probe requests, p50 {:?}, slowest {slowest:?}",
+        before >> 20,
+        peak >> 20,
+        after >> 20,
+        latencies.len(),
+        quantile(&mut latencies, 0.5).unwrap()
+    );
+    assert!(peak <= 2 * before, "RSS grew from {before} to {peak} bytes");
+    assert!(after <= 2 * before, "RSS stayed at {after} bytes, from {before}");
+    assert!(slowest < Duration::from_secs(2), "a probe waited {slowest:?}");
+
+    // The real Hands links again, and the herd converges.
+    let mut c = BufReader::new(connect(goloman).await.unwrap());
+    let at = ask(&mut c, "IAMAT after-storm +1+1 1700000001").await.unwrap();
+    assert!(at.starts_with("AT "), "{at}");
+    converged(&herd, &["after-storm".to_string()]).await;
+    herd.stop();
+    let tally = log_lines::tally_before_shutdown(&herd.logs());
+    eprintln!("{tally:?}");
+    // However many RESYNCs it asks for, a feed costs at most two dumps.
+    let bound = FLOOD_BOUND * updates + 2 * updates * tally.feed_ups;
+    assert!(
+        tally.at_sent <= bound,
+        "{} HERD AT lines sent: {tally:?}",
+        tally.at_sent
+    );
+    if secret.is_some() {
+        assert_eq!(tally.refused, FAKE_FEEDS as u64, "{tally:?}");
+    }
+    let downs = link_downs(&herd);
+    let hands = downs
+        .get(&("Hands".to_string(), "Goloman".to_string()))
+        .copied()
+        .unwrap_or(0);
+    eprintln!("links lost: {downs:?}");
+    assert!(hands <= FAKE_FEEDS, "Hands lost its link {hands} times");
+    assert_eq!(
+        downs.len(),
+        usize::from(hands > 0),
+        "another link dropped: {downs:?}"
+    );
+    hands
+}
+
+/// Without a secret anyone who names a neighbour gets its feed, each
+/// stranger in turn taking the place of the one before and of the real
+/// Hands, which links again each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_feeds_that_never_read_costs_no_memory_and_no_other_link() {
+    a_storm_of_feeds(None).await;
+}
+
+/// With a secret no stranger gets a feed, and no link drops at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_secret_a_storm_of_strangers_costs_no_link_at_all() {
+    assert_eq!(a_storm_of_feeds(Some("storm secret")).await, 0);
+}

@@ -67,6 +67,7 @@ async fn unfinished_handshakes_past_the_pool_give_way_oldest_first() {
         "handshake_timeout_ms = 60000",
         |_| None,
     );
+    herd.wait_linked();
     let links = link_port(herd.port("Holiday")).await.expect("link port");
     let extra = 3 * HANDSHAKE_SLOTS;
     let mut handshakes = Vec::new();
@@ -90,6 +91,7 @@ async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_c
         &format!("max_connections = {SLOTS}"),
         |_| None,
     );
+    herd.wait_linked();
     let holiday = herd.port("Holiday");
     let mut idle = Vec::new();
     for n in 0..SLOTS {

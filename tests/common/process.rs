@@ -245,6 +245,20 @@ impl ProcessHerd {
         self.running.insert(name.to_string(), Running::spawn(command));
     }
 
+    /// Waits until every link of a freshly started herd is up both ways:
+    /// each server has logged a `feed_up` for each of its neighbours.
+    pub fn wait_linked(&self) {
+        let want = 2 * self.herd.links.len() as u64;
+        let start = Instant::now();
+        while super::log_lines::tally(&self.logs()).feed_ups < want {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the herd did not link within {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Kills one server at once (SIGKILL: no draining, no last log lines).
     pub fn kill(&mut self, name: &str) {
         let mut server = self.running.remove(name).expect("running");

@@ -8,13 +8,14 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::log_lines;
 use common::neighbour::{
     ask, connect, hello, lines_until_closed, link_port, read_line, Protocol, READ_PATIENCE,
 };
 use common::process::ProcessHerd;
 use common::Deadline;
 use herd::config::HerdConfig;
-use tokio::io::BufReader;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// Client slots per server in these tests.
@@ -174,4 +175,56 @@ async fn futures_join<F: std::future::Future<Output = ()> + Send + 'static>(
     for task in tasks {
         let _ = task.await;
     }
+}
+
+/// Clients that ask for big replies and never read them are busy for as
+/// long as a reply write may block (`line_timeout_ms`, 30 s); they must
+/// not keep every newcomer out meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_their_replies_cannot_keep_a_newcomer_out() {
+    const HOGS: usize = 4;
+    let solo = HerdConfig::from_toml("[[server]]\nname = \"Solo\"\nport = 0\n", "solo").unwrap();
+    let herd = ProcessHerd::start(binary(), &solo, &format!("max_connections = {HOGS}"), |_| None);
+    let port = herd.port("Solo");
+    let here = common::busy_location(20);
+    let mut c = BufReader::new(connect(port).await.unwrap());
+    assert!(ask(&mut c, &format!("IAMAT here {here} 1520023934"))
+        .await
+        .unwrap()
+        .starts_with("AT "));
+    drop(c);
+    // Megabytes of replies asked for on every slot, none read, and a
+    // receive buffer as small as the kernel allows: a few replies fill it.
+    let mut hogs = Vec::new();
+    for _ in 0..HOGS {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(1).unwrap();
+        let mut hog = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+        hog.write_all("WHATSAT here 50 20\n".repeat(2_000).as_bytes())
+            .await
+            .unwrap();
+        hogs.push(hog);
+    }
+    // Every hog has more asked than answered: once the server stops
+    // sending replies, each one's reply write is stuck.
+    let replies = || {
+        log_lines::lines(&herd.logs(), "Solo")
+            .iter()
+            .filter(|l| l.contains(" send "))
+            .count()
+    };
+    let deadline = Deadline::after(Duration::from_secs(20), "every hog's replies fill its buffers");
+    let mut sent = replies();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = replies();
+        if now == sent {
+            break;
+        }
+        sent = now;
+        deadline.tick().await;
+    }
+    let mut newcomer = BufReader::new(connect(port).await.unwrap());
+    let reply = ask(&mut newcomer, "IAMAT newcomer +1+1 1520023935").await;
+    assert!(reply.as_ref().is_ok_and(|r| r.starts_with("AT ")), "{reply:?}");
 }

@@ -8,12 +8,13 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::clients::holds;
 use common::log_lines;
 use common::neighbour::{
     ask, connect, hello, lines_until_closed, link_port, read_line, Protocol, READ_PATIENCE,
 };
 use common::process::ProcessHerd;
-use common::Deadline;
+use common::{told, Deadline};
 use herd::config::HerdConfig;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -41,13 +42,6 @@ async fn is_closed(c: &mut BufReader<TcpStream>) -> bool {
 
 async fn still_open(c: &mut BufReader<TcpStream>) -> bool {
     read_line(c, Duration::from_millis(300)).await.is_err()
-}
-
-async fn holds(port: u16, client: &str) -> bool {
-    let mut c = BufReader::new(connect(port).await.expect("connect"));
-    ask(&mut c, &format!("WHATSAT {client} 10 1"))
-        .await
-        .is_ok_and(|a| a.starts_with("AT "))
 }
 
 /// A handshake on Holiday's link port that will never finish: `HELLO`,
@@ -111,12 +105,7 @@ async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_c
         .starts_with("AT "));
 
     herd.kill("Welsh");
-    let mut c = BufReader::new(connect(holiday).await.unwrap());
-    assert!(ask(&mut c, "IAMAT meanwhile +2+2 1520023935")
-        .await
-        .unwrap()
-        .starts_with("AT "));
-    drop(c);
+    told(holiday, "IAMAT meanwhile +2+2 1520023935").await;
     let links = link_port(holiday).await.expect("link port");
     // Newcomers keep taking client slots, and more handshakes than the
     // pool holds keep starting as soon as one is closed.
@@ -132,13 +121,17 @@ async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_c
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     };
-    let handshakes = futures_join((0..4 * HANDSHAKE_SLOTS).map(|_| async move {
-        loop {
-            if let Ok(c) = hello(Protocol::LinkPort, links, "Welsh").await {
-                let _ = lines_until_closed(&mut BufReader::new(c), Duration::from_secs(60)).await;
+    // Dropped (so ended) with the test.
+    let mut handshakes = tokio::task::JoinSet::new();
+    for _ in 0..4 * HANDSHAKE_SLOTS {
+        handshakes.spawn(async move {
+            loop {
+                if let Ok(c) = hello(Protocol::LinkPort, links, "Welsh").await {
+                    let _ = lines_until_closed(&mut BufReader::new(c), Duration::from_secs(60)).await;
+                }
             }
-        }
-    }));
+        });
+    }
     let relinked = async {
         // Let the crowd settle in first.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -149,11 +142,7 @@ async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_c
         while !holds(welsh, "meanwhile").await {
             deadline.tick().await;
         }
-        let mut c = BufReader::new(connect(welsh).await.unwrap());
-        assert!(ask(&mut c, "IAMAT back +3+3 1520023936")
-            .await
-            .unwrap()
-            .starts_with("AT "));
+        told(welsh, "IAMAT back +3+3 1520023936").await;
         while !holds(holiday, "back").await {
             deadline.tick().await;
         }
@@ -162,19 +151,8 @@ async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_c
     let took = tokio::select! {
         took = relinked => took,
         _ = churn => unreachable!(),
-        _ = handshakes => unreachable!(),
     };
     eprintln!("Welsh linked both ways {took:?} after its restart");
-}
-
-/// Runs every future to its end, side by side.
-async fn futures_join<F: std::future::Future<Output = ()> + Send + 'static>(
-    futures: impl Iterator<Item = F>,
-) {
-    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
-    for task in tasks {
-        let _ = task.await;
-    }
 }
 
 /// Clients that ask for big replies and never read them are busy for as
@@ -187,12 +165,7 @@ async fn clients_that_never_read_their_replies_cannot_keep_a_newcomer_out() {
     let herd = ProcessHerd::start(binary(), &solo, &format!("max_connections = {HOGS}"), |_| None);
     let port = herd.port("Solo");
     let here = common::busy_location(20);
-    let mut c = BufReader::new(connect(port).await.unwrap());
-    assert!(ask(&mut c, &format!("IAMAT here {here} 1520023934"))
-        .await
-        .unwrap()
-        .starts_with("AT "));
-    drop(c);
+    told(port, &format!("IAMAT here {here} 1520023934")).await;
     // Megabytes of replies asked for on every slot, none read, and a
     // receive buffer as small as the kernel allows: a few replies fill it.
     let mut hogs = Vec::new();

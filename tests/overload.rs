@@ -9,13 +9,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::clients::{client_of, held_by, iamats, pipeline, quantile, round, tell};
 use common::log_lines::{self, Tally};
-use common::neighbour::{ask, connect, link_target, subscribe, Protocol, READ_PATIENCE};
-use common::probe::{quantile, round};
+use common::neighbour::{link_target, subscribe, Protocol};
 use common::process::{rss_bytes, ProcessHerd};
-use common::Deadline;
 use herd::config::HerdConfig;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 
 /// `HERD AT` messages one update costs on the default herd: over each of
 /// its six links both ways, but never back to where it came from.
@@ -25,52 +24,36 @@ fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_herd"))
 }
 
-/// The first line of the answer to `WHATSAT <client>` at `port`.
-async fn whatsat(port: u16, client: &str) -> String {
-    let mut c = BufReader::new(connect(port).await.expect("connect"));
-    ask(&mut c, &format!("WHATSAT {client} 10 1"))
-        .await
-        .expect("an answer")
-}
+/// How long the herd may take to hold an update everywhere.
+const CONVERGE: Duration = Duration::from_secs(20);
 
 /// Waits until every server answers WHATSAT for each of `clients`.
 async fn converged(herd: &ProcessHerd, clients: &[String]) {
-    let deadline = Deadline::after(Duration::from_secs(20), "every server holds every sample");
-    for name in herd.names() {
-        for client in clients {
-            while whatsat(herd.port(&name), client).await.starts_with("? ") {
-                deadline.tick().await;
-            }
-        }
+    for client in clients {
+        let held = held_by(&herd.ports(), client, CONVERGE).await;
+        assert!(held.is_some(), "not every server holds {client}");
     }
 }
 
-/// Sends `count` IAMATs of new clients on one connection without waiting
-/// for replies (from a task of its own, so neither side waits on the
-/// other), then reads every reply.
-async fn pipeline(port: u16, count: usize) -> Vec<String> {
-    let ids: Vec<String> = (0..count).map(|i| format!("fast-{i}")).collect();
-    let lines: String = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| format!("IAMAT {id} +34.068930-118.445127 1700000000.{i:09}\n"))
-        .collect();
-    let (read, mut write) = connect(port).await.expect("connect").into_split();
-    let sending = tokio::spawn(async move { write.write_all(lines.as_bytes()).await });
-    let mut replies = BufReader::new(read);
-    for id in &ids {
-        let mut line = String::new();
-        let n = tokio::time::timeout(READ_PATIENCE, replies.read_line(&mut line))
-            .await
-            .unwrap_or_else(|_| panic!("no reply for {id} in time"))
-            .expect("read");
+/// Pipelines IAMATs of `count` new clients at `port` on one connection;
+/// each must be answered, in order. Returns their IDs.
+async fn fast(port: u16, count: usize) -> Vec<String> {
+    let lines = iamats("fast", count, 0);
+    let replies = pipeline(port, &lines).await;
+    assert_eq!(
+        replies.len(),
+        count,
+        "replies missing; the last: {:?}",
+        replies.last()
+    );
+    for (line, reply) in lines.iter().zip(&replies) {
+        let id = client_of(line);
         assert!(
-            n > 0 && line.starts_with("AT Goloman ") && line.contains(&format!(" {id} ")),
-            "{line:?}"
+            reply.starts_with("AT Goloman ") && reply.contains(&format!(" {id} ")),
+            "{line} -> {reply}"
         );
     }
-    sending.await.unwrap().expect("send");
-    ids
+    lines.iter().map(|l| client_of(l).to_string()).collect()
 }
 
 async fn a_fast_client(ack: &str, count: usize) {
@@ -81,7 +64,7 @@ async fn a_fast_client(ack: &str, count: usize) {
         |_| None,
     );
     let started = Instant::now();
-    let ids = pipeline(herd.port("Goloman"), count).await;
+    let ids = fast(herd.port("Goloman"), count).await;
     let loaded = started.elapsed();
     let samples = [ids[0].clone(), ids[count / 2].clone(), ids[count - 1].clone()];
     converged(&herd, &samples).await;
@@ -153,7 +136,7 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
         |_| secret.map(str::to_string),
     );
     let goloman = herd.port("Goloman");
-    let ids = pipeline(goloman, STORED).await;
+    let ids = fast(goloman, STORED).await;
     converged(&herd, &ids[STORED - 1..]).await;
     let pid = herd.pid("Goloman");
     let before = rss_bytes(pid).expect("Goloman runs").0;
@@ -211,8 +194,7 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
     assert!(slowest < Duration::from_secs(2), "a probe waited {slowest:?}");
 
     // The real Hands links again, and the herd converges.
-    let mut c = BufReader::new(connect(goloman).await.unwrap());
-    let at = ask(&mut c, "IAMAT after-storm +1+1 1700000001").await.unwrap();
+    let at = tell(goloman, "IAMAT after-storm +1+1 1700000001").await.unwrap();
     assert!(at.starts_with("AT "), "{at}");
     converged(&herd, &["after-storm".to_string()]).await;
     herd.stop();

@@ -9,12 +9,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::clients::whatsat;
 use common::log_lines::{self, Parsed};
-use common::neighbour::{
-    ask, connect, hello, lines_until_closed, link_port, read_line, Protocol, READ_PATIENCE,
-};
+use common::neighbour::{connect, hello, lines_until_closed, link_port, read_line, Protocol, READ_PATIENCE};
 use common::process::ProcessHerd;
-use common::Deadline;
+use common::{held_by_all, told, Deadline};
 use herd::config::HerdConfig;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -30,29 +29,6 @@ const TUNING: &str = "backoff_max_ms = 200";
 
 fn secret_herd(template: &HerdConfig) -> ProcessHerd {
     ProcessHerd::start(binary(), template, TUNING, |_| Some(SECRET.to_string()))
-}
-
-async fn tell(port: u16, line: &str) {
-    let mut c = BufReader::new(connect(port).await.expect("connect"));
-    let reply = ask(&mut c, line).await.expect("a reply");
-    assert!(reply.starts_with("AT "), "{line} -> {reply}");
-}
-
-/// The first line of the answer to `WHATSAT <client>` at `port`.
-async fn whatsat(port: u16, client: &str) -> String {
-    let mut c = BufReader::new(connect(port).await.expect("connect"));
-    ask(&mut c, &format!("WHATSAT {client} 10 1"))
-        .await
-        .expect("an answer")
-}
-
-async fn everyone_holds(herd: &ProcessHerd, names: &[String], client: &str) {
-    let deadline = Deadline::after(Duration::from_secs(15), &format!("every server holds {client}"));
-    for name in names {
-        while whatsat(herd.port(name), client).await.starts_with("? ") {
-            deadline.tick().await;
-        }
-    }
 }
 
 /// The first logged line of `server` that `pick` accepts, waiting for the
@@ -97,13 +73,12 @@ async fn refused(port: u16, lines: &[String]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_secret_the_herd_converges_and_strangers_and_replays_learn_nothing() {
     let herd = secret_herd(&HerdConfig::default_herd());
-    let names = herd.names();
-    tell(
+    told(
         herd.port("Hands"),
         "IAMAT kiwi +34.068930-118.445127 1520023934.918963997",
     )
     .await;
-    everyone_holds(&herd, &names, "kiwi").await;
+    held_by_all(&herd.ports(), "kiwi").await;
 
     let links = link_port(herd.port("Goloman")).await.expect("link port");
     // A stranger naming a neighbour, with no proof, a wrong one, or none at all.
@@ -142,8 +117,8 @@ async fn with_a_secret_the_herd_converges_and_strangers_and_replays_learn_nothin
     // Everyone was refused, and the herd still works.
     let goloman = logged(&herd, "Goloman", |l| l.kind == "refused").await;
     assert_eq!(goloman.text("claimed"), "Hands");
-    tell(herd.port("Welsh"), "IAMAT after +1+1 1520023935").await;
-    everyone_holds(&herd, &names, "after").await;
+    told(herd.port("Welsh"), "IAMAT after +1+1 1520023935").await;
+    held_by_all(&herd.ports(), "after").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +131,7 @@ async fn servers_with_different_secrets_never_link() {
     let mut herd = ProcessHerd::start(binary(), &pair, TUNING, |name| {
         Some(format!("{SECRET} of {name}"))
     });
-    tell(herd.port("A"), "IAMAT only-a +1+1 7").await;
+    told(herd.port("A"), "IAMAT only-a +1+1 7").await;
     // Each refuses the other's tries, again and again.
     let refusals = |name: &str| {
         log_lines::lines(&herd.logs(), name)
@@ -168,7 +143,7 @@ async fn servers_with_different_secrets_never_link() {
     while refusals("A") < 3 || refusals("B") < 3 {
         deadline.tick().await;
     }
-    assert!(whatsat(herd.port("B"), "only-a").await.starts_with("? "));
+    assert!(whatsat(herd.port("B"), "only-a").await.unwrap().starts_with("? "));
     herd.stop();
     for name in ["A", "B"] {
         let kinds: Vec<String> = log_lines::lines(&herd.logs(), name)
@@ -258,8 +233,8 @@ struct Squat {
 async fn a_process_squatting_on_a_dead_neighbours_port_plants_nothing() {
     let mut herd = secret_herd(&HerdConfig::default_herd());
     let names = herd.names();
-    tell(herd.port("Welsh"), "IAMAT before +1+1 1520023934").await;
-    everyone_holds(&herd, &names, "before").await;
+    told(herd.port("Welsh"), "IAMAT before +1+1 1520023934").await;
+    held_by_all(&herd.ports(), "before").await;
     let challenge = logged(&herd, "Welsh", sent("Holiday", "HERD CHALLENGE Welsh ")).await;
 
     herd.kill("Welsh");
@@ -286,7 +261,7 @@ async fn a_process_squatting_on_a_dead_neighbours_port_plants_nothing() {
     }
     for name in &live {
         for client in ["planted", "planted-too"] {
-            let answer = whatsat(herd.port(name), client).await;
+            let answer = whatsat(herd.port(name), client).await.unwrap();
             assert!(answer.starts_with("? "), "{name} holds {answer}");
         }
     }
@@ -294,10 +269,10 @@ async fn a_process_squatting_on_a_dead_neighbours_port_plants_nothing() {
     // The real Welsh comes back on its port: the herd links it and converges.
     squatter.abort();
     let _ = squatter.await;
-    tell(herd.port("Goloman"), "IAMAT meanwhile +2+2 1520023935").await;
+    told(herd.port("Goloman"), "IAMAT meanwhile +2+2 1520023935").await;
     herd.restart("Welsh");
-    everyone_holds(&herd, &["Welsh".to_string()], "before").await;
-    everyone_holds(&herd, &["Welsh".to_string()], "meanwhile").await;
-    tell(herd.port("Welsh"), "IAMAT back +3+3 1520023936").await;
-    everyone_holds(&herd, &names, "back").await;
+    held_by_all(&[herd.port("Welsh")], "before").await;
+    held_by_all(&[herd.port("Welsh")], "meanwhile").await;
+    told(herd.port("Welsh"), "IAMAT back +3+3 1520023936").await;
+    held_by_all(&herd.ports(), "back").await;
 }

@@ -165,8 +165,11 @@ pub struct Tally {
     pub feed_ups: u64,
     /// `refused`: a connection on a link port did not prove itself.
     pub refused: u64,
-    /// `HERD AT` lines sent, flooded and catch-up alike.
+    /// `HERD AT` lines sent, flooded and catch-up alike, and how many of
+    /// them wanted no acknowledgement (`HERD AT - ...`: with `ack = "herd"`,
+    /// exactly the catch-up ones, dumps cut short included).
     pub at_sent: u64,
+    pub unnumbered: u64,
     /// Catch-up dumps finished (`HERD SYNCED` sent), and the updates in them.
     pub dumps: u64,
     pub dumped: u64,
@@ -187,6 +190,7 @@ impl Tally {
             feed_ups: self.feed_ups.saturating_sub(before.feed_ups),
             refused: self.refused.saturating_sub(before.refused),
             at_sent: self.at_sent.saturating_sub(before.at_sent),
+            unnumbered: self.unnumbered.saturating_sub(before.unnumbered),
             dumps: self.dumps.saturating_sub(before.dumps),
             dumped: self.dumped.saturating_sub(before.dumped),
         }
@@ -210,6 +214,7 @@ impl Tally {
             "send" => {
                 if text.contains(" line=\"HERD AT ") {
                     self.at_sent += 1;
+                    self.unnumbered += u64::from(text.contains(" line=\"HERD AT - "));
                 } else if let Some((_, after)) = text.split_once(" line=\"HERD SYNCED ") {
                     self.dumps += 1;
                     let count = after.trim_end().trim_end_matches('"');

@@ -3,9 +3,9 @@
 //! and real `herd` processes (`process`).
 #![allow(dead_code)]
 
+pub mod clients;
 pub mod log_lines;
 pub mod neighbour;
-pub mod probe;
 pub mod process;
 
 use std::net::SocketAddr;
@@ -351,4 +351,27 @@ pub fn busy_location(want: usize) -> String {
             fake::answer(&request)["results"].as_array().unwrap().len() >= want
         })
         .expect("some location has that many places")
+}
+
+/// How long the herd of a process test may take to hold an update everywhere.
+pub const CONVERGE: Duration = Duration::from_secs(20);
+
+/// Waits until the server on each of `ports` answers WHATSAT for `client`;
+/// fails the test if they do not all within `CONVERGE`.
+pub async fn held_by_all(ports: &[u16], client: &str) {
+    let held = clients::held_by(ports, client, CONVERGE).await;
+    assert!(
+        held.is_some(),
+        "not every server holds {client} within {CONVERGE:?}"
+    );
+}
+
+/// Sends one IAMAT on a fresh connection to `port`; it must be answered
+/// with an AT line, which is returned.
+pub async fn told(port: u16, iamat: &str) -> String {
+    let reply = clients::tell(port, iamat).await;
+    match reply {
+        Ok(at) if at.starts_with("AT ") => at,
+        other => panic!("{iamat} -> {other:?}"),
+    }
 }

@@ -10,7 +10,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// Which inter-server protocol a binary speaks.
@@ -32,7 +32,10 @@ pub async fn connect(port: u16) -> io::Result<TcpStream> {
 }
 
 /// The next line without its ending; `None` once the server has closed.
-pub async fn read_line(reader: &mut BufReader<TcpStream>, limit: Duration) -> io::Result<Option<String>> {
+pub async fn read_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    limit: Duration,
+) -> io::Result<Option<String>> {
     let mut line = String::new();
     match tokio::time::timeout(limit, reader.read_line(&mut line)).await {
         Err(_) => Err(io::ErrorKind::TimedOut.into()),

@@ -119,6 +119,18 @@ impl Running {
         }
     }
 
+    /// Whether the process has exited (its stderr is then kept).
+    pub fn exited(&mut self) -> bool {
+        let exited = self
+            .child
+            .as_mut()
+            .is_none_or(|c| matches!(c.try_wait(), Ok(Some(_))));
+        if exited && self.child.is_some() {
+            self.wait(PATIENCE);
+        }
+        exited
+    }
+
     /// SIGTERM, then the exit, which must be a clean one.
     pub fn stop(&mut self) {
         self.signal("TERM");
@@ -173,48 +185,70 @@ impl ProcessHerd {
     /// Starts every server of `template` (its names and links, fresh
     /// ports) with `tuning` as the body of the `[tuning]` table (empty for
     /// none) and `HERD_SECRET` set to `secret(name)` where that is `Some`,
-    /// and waits until each one listens.
+    /// and waits until each one listens. A port taken by someone else
+    /// before its server could bind it (the herd's own link ports and
+    /// connections come from the same pool) costs a new set of ports.
     pub fn start(
         binary: &Path,
         template: &HerdConfig,
         tuning: &str,
         secret: impl Fn(&str) -> Option<String>,
     ) -> Self {
-        let dir = scratch("herd");
-        let mut herd = template.clone();
-        let ports = free_ports(herd.servers.len());
-        for (server, port) in herd.servers.iter_mut().zip(ports) {
-            server.host = "127.0.0.1".into();
-            server.port = port;
-            server.link_port = None;
-        }
-        let config = dir.join("herd.toml");
-        std::fs::write(&config, config_text(&herd, tuning)).expect("write config");
-        let secrets = herd
+        let secrets: BTreeMap<String, Option<String>> = template
             .servers
             .iter()
             .map(|s| (s.name.clone(), secret(&s.name)))
             .collect();
-        let mut this = Self {
-            herd,
-            dir,
-            binary: binary.into(),
-            config,
-            secrets,
-            running: BTreeMap::new(),
-        };
-        let names = this.names();
-        for name in &names {
-            this.launch(name);
+        for _ in 0..3 {
+            let mut this = Self {
+                herd: template.clone(),
+                dir: scratch("herd"),
+                binary: binary.into(),
+                config: PathBuf::new(),
+                secrets: secrets.clone(),
+                running: BTreeMap::new(),
+            };
+            let ports = free_ports(this.herd.servers.len());
+            for (server, port) in this.herd.servers.iter_mut().zip(ports) {
+                server.host = "127.0.0.1".into();
+                server.port = port;
+                server.link_port = None;
+            }
+            this.config = this.dir.join("herd.toml");
+            std::fs::write(&this.config, config_text(&this.herd, tuning)).expect("write config");
+            let names = this.names();
+            for name in &names {
+                this.launch(name);
+            }
+            if names.iter().all(|name| this.listening(name)) {
+                return this;
+            }
         }
-        for name in &names {
-            drop(connect(this.port(name)));
+        panic!("the herd could not bind its ports three times over");
+    }
+
+    /// Waits until `name` listens on its port; false if it exited instead.
+    fn listening(&mut self, name: &str) -> bool {
+        let (port, start) = (self.port(name), Instant::now());
+        loop {
+            if self.running.get_mut(name).expect("launched").exited() {
+                return false;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return true;
+            }
+            assert!(start.elapsed() < PATIENCE, "{name} does not listen on {port}");
+            std::thread::sleep(Duration::from_millis(10));
         }
-        this
     }
 
     pub fn names(&self) -> Vec<String> {
         self.herd.servers.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The client port of every server, in the order of `names`.
+    pub fn ports(&self) -> Vec<u16> {
+        self.herd.servers.iter().map(|s| s.port).collect()
     }
 
     pub fn port(&self, name: &str) -> u16 {
@@ -271,7 +305,7 @@ impl ProcessHerd {
     pub fn restart(&mut self, name: &str) {
         assert!(!self.running.contains_key(name), "{name} still runs");
         self.launch(name);
-        drop(connect(self.port(name)));
+        assert!(self.listening(name), "{name} exited at start");
     }
 
     /// Stops every server with SIGTERM (so every log line is written) and

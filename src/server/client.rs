@@ -67,7 +67,10 @@ pub(super) async fn serve<S: Stream>(
             }
             std::io::Result::Ok(())
         };
+        // Biased: a fixed order draws nothing from the runtime's seeded
+        // RNG, so this wait does not reorder the simulator's runs.
         tokio::select! {
+            biased;
             delivered = delivered => if delivered.is_err() { break "write failed" },
             _ = ticket.evicted() => break "evicted: its reply unread while every slot was taken",
         }

@@ -11,13 +11,15 @@
 //! cargo bench --bench attacks -- [LABEL=BINARY ...] [--only 1,2,3,4,5,8] [--SIZE N ...]
 //! ```
 //!
-//! Sizes (defaults in `settings`): `--stored --feeds --resyncs --hold-secs`
-//! (1), `--idle --fake-hellos --queued --hello-flood` (3), `--fast
-//! --fast-conns` (4), `--hoarders` (5), `--unread` (5b: connections and client slots), `--bulk --long-ids --long-id-bytes`
-//! (8), `--cap-secs` (the longest wait for convergence or a link). A binary
-//! speaks whichever protocol it answers to (`HERD LINKPORT?` or not).
-//! Every server is killed with its process group when a run ends, fails,
-//! or is interrupted, and its logs are deleted.
+//! `--only 5` runs 5b too, `--only 8` runs 8b. Sizes (defaults in
+//! `settings`): `--stored --feeds --resyncs --hold-secs` (1), `--idle
+//! --fake-hellos --queued --hello-flood` (3), `--fast --fast-conns` (4),
+//! `--hoarders` (5), `--unread` (5b: connections, and client slots), `--bulk
+//! --long-ids --long-id-bytes` (8), `--cap-secs` (the longest wait for
+//! convergence or a link). A binary speaks whichever protocol it answers
+//! to (`HERD LINKPORT?` or not). Every server is killed with its process
+//! group when a run ends, fails, or is interrupted, and its logs are
+//! deleted.
 
 #[path = "../tests/common/clients.rs"]
 mod clients;

@@ -40,8 +40,10 @@ async fn is_closed(c: &mut BufReader<TcpStream>) -> bool {
     matches!(lines_until_closed(c, READ_PATIENCE).await, Ok(lines) if lines.is_empty())
 }
 
+/// Nothing comes, and the connection is not closed, for a moment.
 async fn still_open(c: &mut BufReader<TcpStream>) -> bool {
-    read_line(c, Duration::from_millis(300)).await.is_err()
+    let read = read_line(c, Duration::from_millis(300)).await;
+    matches!(read, Err(e) if e.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// A handshake on Holiday's link port that will never finish: `HELLO`,

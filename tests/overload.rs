@@ -136,7 +136,7 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
     let ids = fast(goloman, STORED).await;
     held_by_all(&herd.ports(), &ids[STORED - 1]).await;
     let pid = herd.pid("Goloman");
-    let before = rss_bytes(pid).expect("Goloman runs").0;
+    let before = rss_bytes(pid).expect("Goloman runs");
     let links = link_target(Protocol::LinkPort, goloman).await.expect("link port");
 
     let storm = async {
@@ -157,7 +157,7 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
     let mut rounds = Vec::new();
     let watch = async {
         for n in 0.. {
-            peak = peak.max(rss_bytes(pid).expect("Goloman runs").0);
+            peak = peak.max(rss_bytes(pid).expect("Goloman runs"));
             rounds.push(round(goloman, &format!("probe-{n}")).await);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -168,7 +168,7 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
     };
     drop(fakes);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_bytes(pid).expect("Goloman runs").0;
+    let after = rss_bytes(pid).expect("Goloman runs");
 
     // Every probe round, the load and the marker below are one update each.
     let updates = (STORED + rounds.len() + 1) as u64;

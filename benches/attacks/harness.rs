@@ -197,13 +197,13 @@ impl Watch {
         quiet(&logs, Duration::from_secs(60)).await;
         let before = tokio::task::block_in_place(|| log_lines::tally(&logs));
         let pid = herd.procs.pid(attacked);
-        let rss_before = rss_bytes(pid).map_or(0, |r| r.0);
+        let rss_before = rss_bytes(pid).unwrap_or(0);
         let stop = Arc::new(AtomicBool::new(false));
         let sampling = stop.clone();
         let peak = tokio::spawn(async move {
             let mut peak = rss_before;
             while !sampling.load(Ordering::Relaxed) {
-                peak = peak.max(rss_bytes(pid).map_or(0, |r| r.0));
+                peak = peak.max(rss_bytes(pid).unwrap_or(0));
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             peak
@@ -244,7 +244,7 @@ impl Watch {
         };
         let rss_peak = self.peak.await.expect("sampling task");
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let rss_after = rss_bytes(self.pid).map_or(0, |r| r.0);
+        let rss_after = rss_bytes(self.pid).unwrap_or(0);
         quiet(&self.logs, Duration::from_secs(30)).await;
         let logs = tokio::task::block_in_place(|| log_lines::tally(&self.logs)).since(&self.before);
         let answered: Vec<Round> = rounds.iter().filter_map(|r| r.as_ref().ok().copied()).collect();

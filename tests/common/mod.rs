@@ -1,6 +1,8 @@
 //! Helpers shared by the socket tests: a herd with short timings, a line
 //! client whose every read is bounded, a poller for "eventually" checks,
-//! and real `herd` processes (`process`).
+//! real `herd` processes (`process`), log files read back (`log_lines`), and
+//! clients and posing neighbours that report failures instead of panicking
+//! (`clients`, `neighbour`; the attack bench uses them too).
 #![allow(dead_code)]
 
 pub mod clients;

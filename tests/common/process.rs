@@ -157,16 +157,12 @@ impl Drop for Running {
     }
 }
 
-/// Resident memory of process `pid` from `/proc/PID/status`, in bytes:
-/// `(now, peak)` (`VmRSS`, `VmHWM`).
-pub fn rss_bytes(pid: u32) -> Option<(u64, u64)> {
+/// Resident memory of process `pid` (`VmRSS` in `/proc/PID/status`), in bytes.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        let line = status.lines().find_map(|l| l.strip_prefix(name))?;
-        let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
-        Some(kib * 1024)
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A herd run as `herd serve NAME` processes, one per server, on loopback

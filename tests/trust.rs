@@ -51,7 +51,8 @@ fn sent(peer: &str, prefix: &str) -> impl Fn(&Parsed) -> bool {
 }
 
 /// Sends `lines` on a fresh connection to `port` and reads until the
-/// server closes it; what it said, which must hold no `HERD AT`.
+/// server closes it; what it said, which must be its challenge at most:
+/// no update, whichever way it would come.
 async fn refused(port: u16, lines: &[String]) -> Vec<String> {
     let mut c = BufReader::new(connect(port).await.expect("connect"));
     for line in lines {
@@ -64,7 +65,7 @@ async fn refused(port: u16, lines: &[String]) -> Vec<String> {
         .await
         .expect("the server closes the connection in time");
     assert!(
-        !said.iter().any(|l| l.starts_with("HERD AT")),
+        said.iter().all(|l| l.starts_with("HERD CHALLENGE ")),
         "{lines:?} got {said:?}"
     );
     said
@@ -193,7 +194,8 @@ fn without_a_secret_each_server_says_so_once_at_start() {
 /// Answers `HERD LINKPORT?` on a dead server's client port with a link
 /// port of its own, and there greets every subscriber with a challenge
 /// (in turn: a recording of the real server's, one with no proof, one with
-/// a made-up proof) followed by updates of a client it plants.
+/// a made-up proof) followed by updates of clients it plants, flooded and
+/// as catch-up (a `HERD DUMP` line, for servers that send catch-up so).
 async fn squat(ports: Squat, challenge: String, tries: tokio::sync::mpsc::Sender<()>) {
     let Squat { client, links } = ports;
     let link_port = links.local_addr().unwrap().port();
@@ -224,7 +226,8 @@ async fn squat(ports: Squat, challenge: String, tries: tokio::sync::mpsc::Sender
             let _hello = read_line(&mut c, READ_PATIENCE).await;
             let lines = format!(
                 "{}\nHERD AT 1 Welsh +0.000000001 planted +10+10 1520023999\n\
-                 HERD AT - Welsh +0.000000001 planted-too +10+10 1520023999\nHERD SYNCED 1\n",
+                 HERD AT - Welsh +0.000000001 planted-too +10+10 1520023999\n\
+                 HERD DUMP Welsh +0.000000001 planted-dump +10+10 1520023999\nHERD SYNCED 2\n",
                 greetings[n % greetings.len()]
             );
             let _ = c.get_mut().write_all(lines.as_bytes()).await;
@@ -271,7 +274,7 @@ async fn a_process_squatting_on_a_dead_neighbours_port_plants_nothing() {
             .expect("Holiday keeps trying the squatter");
     }
     for name in &live {
-        for client in ["planted", "planted-too"] {
+        for client in ["planted", "planted-too", "planted-dump"] {
             let answer = whatsat(herd.port(name), client).await.unwrap();
             assert!(answer.starts_with("? "), "{name} holds {answer}");
         }

@@ -171,8 +171,9 @@ pub struct Figures {
     pub logs: Tally,
     /// Client updates made during the attack, the probe's included.
     pub updates: u64,
-    /// Catch-up entries sent during the attack.
+    /// Catch-up entries, and flooded `HERD AT` lines, sent during the attack.
     pub catch_up: u64,
+    pub flooded: u64,
     /// Figures of this attack's own, by name.
     pub extra: Vec<(String, String)>,
 }
@@ -256,11 +257,8 @@ impl Watch {
             whatsat: answered.iter().map(|r| r.whatsat).collect(),
             probes: rounds.len(),
             probes_failed: rounds.len() - answered.len(),
-            catch_up: if herd.numbered {
-                logs.unnumbered
-            } else {
-                logs.dumped
-            },
+            catch_up: logs.catch_up(herd.numbered),
+            flooded: logs.flooded(herd.numbered),
             logs,
             updates: updates + answered.len() as u64,
             extra,
@@ -268,14 +266,15 @@ impl Watch {
     }
 }
 
-/// Reads `stream` for `window`; how many `HERD AT` lines came.
+/// Reads `stream` for `window`; how many updates came (`HERD AT`, or
+/// `HERD DUMP` where catch-up is sent so).
 pub async fn at_lines_within(stream: tokio::net::TcpStream, window: Duration) -> u64 {
     let mut reader = BufReader::new(stream);
     let deadline = tokio::time::Instant::now() + window;
     let mut count = 0;
     let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
     while let Ok(Some(line)) = read_line(&mut reader, left()).await {
-        count += u64::from(line.starts_with("HERD AT"));
+        count += u64::from(line.starts_with("HERD AT ") || line.starts_with("HERD DUMP "));
     }
     count
 }

@@ -82,7 +82,7 @@ pub async fn hello_storm(herd: &mut Herd, s: &Sizes) -> Figures {
     drop(fakes);
     let extra = vec![
         row("clients held", held),
-        row("HERD AT lines a stranger read in 1 s", learned),
+        row("updates a stranger read in 1 s", learned),
     ];
     watch.finish(herd, 0, extra).await
 }
@@ -147,7 +147,14 @@ async fn squat(
         (Protocol::LinkPort, false) => ("- ", "-".to_string()),
         (Protocol::LinkPort, true) => ("- ", "ab".repeat(32)),
     };
-    let planted = format!("HERD AT {seq}Welsh +0.000000001 planted +10+10 1700000099\nHERD SYNCED 1\n");
+    // Catch-up as `HERD DUMP` too, for binaries that send it so (others
+    // skip the line).
+    let update = "Welsh +0.000000001 planted +10+10 1700000099";
+    let dump = match protocol {
+        Protocol::LinkPort => format!("HERD DUMP {update}\n"),
+        Protocol::ClientPort => String::new(),
+    };
+    let planted = format!("HERD AT {seq}{update}\n{dump}HERD SYNCED 1\n");
     let challenge = format!("HERD CHALLENGE Welsh {} {mac}\n", crate::neighbour::nonce());
     // Dropped with this task, so every connection it holds closes with it.
     let mut held = JoinSet::new();

@@ -40,7 +40,7 @@ fn numbers(f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ),
         (
             "flooded HERD AT per client update",
-            Some(per_update(f.logs.at_sent.saturating_sub(f.catch_up), f)),
+            Some(per_update(f.flooded, f)),
         ),
     ]
 }

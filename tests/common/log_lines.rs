@@ -165,20 +165,36 @@ pub struct Tally {
     pub feed_ups: u64,
     /// `refused`: a connection on a link port did not prove itself.
     pub refused: u64,
-    /// `HERD AT` lines sent, flooded and catch-up alike, and how many of
-    /// them wanted no acknowledgement (`HERD AT - ...`: with `ack = "herd"`,
-    /// exactly the catch-up ones, dumps cut short included).
+    /// `HERD AT` lines sent, and how many of them wanted no
+    /// acknowledgement (`HERD AT - ...`).
     pub at_sent: u64,
     pub unnumbered: u64,
+    /// `HERD DUMP` lines sent: catch-up entries, where a binary sends them so.
+    pub dump_lines: u64,
     /// Catch-up dumps finished (`HERD SYNCED` sent), and the updates in them.
     pub dumps: u64,
     pub dumped: u64,
 }
 
 impl Tally {
-    /// `HERD AT` lines sent that were not part of a catch-up dump.
-    pub fn flooded(&self) -> u64 {
-        self.at_sent.saturating_sub(self.dumped)
+    /// Catch-up entries sent. Sent as `HERD DUMP` lines, they are those;
+    /// sent as `HERD AT` lines, they are the unnumbered ones where floods
+    /// carry a number (`ack = "herd"`), and otherwise known only from the
+    /// counts of the dumps that finished (`HERD SYNCED <count>`).
+    pub fn catch_up(&self, numbered_floods: bool) -> u64 {
+        match (self.dump_lines, numbered_floods) {
+            (0, true) => self.unnumbered,
+            (0, false) => self.dumped,
+            (lines, _) => lines,
+        }
+    }
+
+    /// `HERD AT` lines sent that were floods, not catch-up.
+    pub fn flooded(&self, numbered_floods: bool) -> u64 {
+        match self.dump_lines {
+            0 => self.at_sent.saturating_sub(self.catch_up(numbered_floods)),
+            _ => self.at_sent,
+        }
     }
 
     /// What happened since `before` was counted.
@@ -191,6 +207,7 @@ impl Tally {
             refused: self.refused.saturating_sub(before.refused),
             at_sent: self.at_sent.saturating_sub(before.at_sent),
             unnumbered: self.unnumbered.saturating_sub(before.unnumbered),
+            dump_lines: self.dump_lines.saturating_sub(before.dump_lines),
             dumps: self.dumps.saturating_sub(before.dumps),
             dumped: self.dumped.saturating_sub(before.dumped),
         }
@@ -215,6 +232,8 @@ impl Tally {
                 if text.contains(" line=\"HERD AT ") {
                     self.at_sent += 1;
                     self.unnumbered += u64::from(text.contains(" line=\"HERD AT - "));
+                } else if text.contains(" line=\"HERD DUMP ") {
+                    self.dump_lines += 1;
                 } else if let Some((_, after)) = text.split_once(" line=\"HERD SYNCED ") {
                     self.dumps += 1;
                     let count = after.trim_end().trim_end_matches('"');

@@ -19,7 +19,7 @@ static PLACEHOLDER: LazyLock<Regex> =
 fn each(text: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
     PLACEHOLDER.captures_iter(text).filter_map(move |m| {
         let whole = m.get(0).expect("the match").range();
-        let before = text[..whole.start].as_bytes();
+        let before = &text.as_bytes()[..whole.start];
         let escape = matches!(before, [.., b'\\', c] if c.is_ascii_alphabetic());
         (!escape).then(|| (whole, m.get(1).expect("the name").as_str()))
     })
@@ -57,12 +57,12 @@ pub(super) enum Found {
     Time(String),
 }
 
+/// A placeholder, or a mistake, at a byte range of a text.
+pub(super) type At<T> = (Range<usize>, T);
+
 /// The placeholders of `text`, checked against what the field allows; an
 /// error is the byte range of the culprit and what is wrong with it.
-pub(super) fn scan(
-    text: &str,
-    allowed: Allowed,
-) -> Result<Vec<(Range<usize>, Found)>, (Range<usize>, String)> {
+pub(super) fn scan(text: &str, allowed: Allowed) -> Result<Vec<At<Found>>, At<String>> {
     let mut found = Vec::new();
     for (at, name) in each(text) {
         let thing = match name.split_once('.') {

@@ -28,6 +28,9 @@ pub(super) struct Located {
     pub message: String,
 }
 
+/// Where a key is: the key, its value, and the elements of a list.
+type Spans = (Range<usize>, Range<usize>, Vec<Range<usize>>);
+
 /// Where a step and each of its keys and values are in the file.
 pub(super) struct Source {
     /// 1-based, in file order.
@@ -35,8 +38,7 @@ pub(super) struct Source {
     /// Its `do`.
     pub action: &'static str,
     pub span: Range<usize>,
-    /// Key to (key span, value span, spans of the elements of a list).
-    keys: BTreeMap<String, (Range<usize>, Range<usize>, Vec<Range<usize>>)>,
+    keys: BTreeMap<String, Spans>,
     /// Each `{ID.time}` it uses: the field, where, and the ID.
     pub refs: Vec<(String, Range<usize>, String)>,
 }

@@ -38,7 +38,7 @@ impl Page<'_> {
     }
 }
 
-pub(super) fn xml(text: &str) -> String {
+pub fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

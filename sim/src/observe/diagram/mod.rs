@@ -15,8 +15,8 @@ use std::fmt::Write as _;
 use herd::config::HerdConfig;
 
 use self::axis::{ms, Axis};
-pub use self::draw::IN_FLIGHT;
-use self::draw::{xml, Page};
+use self::draw::Page;
+pub use self::draw::{xml, IN_FLIGHT};
 use super::flow::{self, Flow, Kind, Message};
 use super::record::Record;
 use super::stats::Stats;
@@ -214,12 +214,12 @@ pub fn of_run(records: &[Record], run: &Titled, window_ms: Option<(u64, u64)>, h
     let servers: Vec<String> = run.herd.servers.iter().map(|s| s.name.clone()).collect();
     let flow = flow::build(records, &servers);
     let stats: Stats = super::stats::compute(records, &flow, run.herd, run.sim_ms);
-    let value = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
+    let value = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     let mut title = vec![
         format!("{}  seed {}  {}", run.scenario, run.seed, run.verdict),
         run.description.to_string(),
         format!(
-            "flooding {}  {}  updates {}  convergence p50 {} / max {} ms  catch-up {} lines",
+            "flooding {}  {}  updates {}  propagation p50 {} / max {} ms  catch-up {} lines",
             stats.flooding,
             stats.summary(),
             stats.updates,

@@ -85,8 +85,9 @@ impl MutateArgs {
             }
         };
         let bugs = Bug::ALL.len();
+        let plural = if scenarios.len() == 1 { "" } else { "s" };
         println!(
-            "mutate: {} scenarios, each on the correct servers and under {bugs} bugs (seed: {})",
+            "mutate: {} scenario{plural}, each on the correct servers and under {bugs} bugs (seed: {})",
             scenarios.len(),
             self.seed
                 .map_or("each scenario's own".to_string(), |s| s.to_string())

@@ -193,3 +193,40 @@ fn mutate_says_which_bugs_a_scenario_catches_and_flags_one_that_catches_none() {
     let bugs = herd::bugs::Bug::ALL.len();
     assert!(stdout.contains(&format!(" of {bugs} bugs")), "{stdout}");
 }
+
+#[test]
+fn explore_writes_every_seed_to_json() {
+    let dir = scratch("explore");
+    let json = dir.join("seeds.json");
+    let (json_arg, out_arg) = (json.to_str().unwrap(), dir.join("out"));
+    let args = [
+        "explore",
+        "--seeds",
+        "0..2",
+        "--quiet",
+        "--json",
+        json_arg,
+        "--out",
+        out_arg.to_str().unwrap(),
+    ];
+    let out = herd_sim(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let command = format!(
+        "{BIN} explore --seeds 0..2 --quiet --json {json_arg} --out {}",
+        out_arg.display()
+    );
+    assert_eq!(written["command"], command.as_str());
+    let seeds: Vec<u64> = written["seeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds, [0, 1]);
+    assert!(written["seeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["pass"] == true && s["steps"].as_u64() > Some(0)));
+}

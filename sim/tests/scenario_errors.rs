@@ -101,6 +101,21 @@ fn top_level_and_network_keys_are_checked_too() {
         got.starts_with("bad.toml:3:1: network.latency: unknown key; did you mean \"latency_ms\"?"),
         "{got}"
     );
+    let got = error("description = \"x\"\n[tuning]\nheartbeat = 10\n");
+    assert!(
+        got.starts_with("bad.toml:3:1: tuning.heartbeat: unknown key; did you mean \"heartbeat_ms\"?"),
+        "{got}"
+    );
+    let got = error("description = \"x\"\n[tuning]\nheartbeat_ms = 0\n");
+    assert_eq!(
+        got,
+        "bad.toml:3:16: tuning.heartbeat_ms must be 1 to 600000, not 0"
+    );
+    let got = error("description = \"x\"\n[network]\nlatency_ms = [5, 1]\n");
+    assert_eq!(
+        got,
+        "bad.toml:3:14: network.latency_ms: must be [min, max] with min <= max"
+    );
     let got = error("description = \"x\"\nseed = \"seven\"\n");
     assert!(
         got.starts_with("bad.toml:2:8: seed: expected a whole number"),

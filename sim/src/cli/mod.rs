@@ -7,6 +7,8 @@ pub mod run;
 
 use std::path::PathBuf;
 
+use clap::Args;
+
 use crate::scenario::{self, Scenario};
 
 /// A scenario failed a safety check: a wrong answer or a broken invariant.
@@ -15,6 +17,17 @@ pub const EXIT_SAFETY: u8 = 1;
 pub const EXIT_LIVENESS: u8 = 2;
 /// Bad usage, or a scenario file that does not parse or check.
 pub const EXIT_USAGE: u8 = 3;
+
+/// The scenarios a command runs, and with which seed.
+#[derive(Args, Debug)]
+pub struct ScenarioArgs {
+    /// Scenario files, or folders of them.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Run every scenario with this seed instead of its own.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
 
 /// Every scenario named: files as given, folders as every `*.toml` in them,
 /// sorted. A folder with none, or no scenario at all, is an error: a

@@ -3,12 +3,10 @@
 //! which bugs it catches. A scenario that catches none tests nothing the
 //! catalogue knows of, and is flagged.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use herd::bugs::Bug;
 
-use super::{load_all, EXIT_USAGE};
+use super::{load_all, ScenarioArgs, EXIT_USAGE};
 use crate::report::command::Invocation;
 use crate::report::progress::Progress;
 use crate::report::Outcome;
@@ -22,12 +20,8 @@ pub const EXIT_FAILS_UNMUTATED: u8 = 2;
 
 #[derive(Args, Debug)]
 pub struct MutateArgs {
-    /// Scenario files, or folders of them.
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
-    /// Run every scenario with this seed instead of its own.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub scenarios: ScenarioArgs,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -77,7 +71,7 @@ pub fn mutate(scenario: &Scenario, seed: u64, mut done: impl FnMut()) -> Verdict
 
 impl MutateArgs {
     pub fn execute(self) -> u8 {
-        let scenarios = match load_all(&self.paths) {
+        let scenarios = match load_all(&self.scenarios.paths) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -89,7 +83,8 @@ impl MutateArgs {
         println!(
             "mutate: {} scenario{plural}, each on the correct servers and under {bugs} bugs (seed: {})",
             scenarios.len(),
-            self.seed
+            self.scenarios
+                .seed
                 .map_or("each scenario's own".to_string(), |s| s.to_string())
         );
         let invocation = Invocation::current();
@@ -99,7 +94,7 @@ impl MutateArgs {
         let mut caught_by_any = std::collections::BTreeSet::new();
         let mut toothless = Vec::new();
         for scenario in &scenarios {
-            let seed = self.seed.unwrap_or(scenario.seed);
+            let seed = self.scenarios.seed.unwrap_or(scenario.seed);
             let verdict = mutate(scenario, seed, || {
                 runs += 1;
                 progress.set(runs, format!("scenario {}", scenario.name));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use herd::bugs::Bug;
 
-use super::{load_all, EXIT_LIVENESS, EXIT_SAFETY, EXIT_USAGE};
+use super::{load_all, ScenarioArgs, EXIT_LIVENESS, EXIT_SAFETY, EXIT_USAGE};
 use crate::observe::{diagram, plot};
 use crate::oracle::FailureKind;
 use crate::report::command::Invocation;
@@ -19,12 +19,8 @@ use crate::{driver, Options};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Scenario files, or folders of them.
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
-    /// Run every scenario with this seed instead of its own.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub scenarios: ScenarioArgs,
     /// Write the trace of every run to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
@@ -67,7 +63,7 @@ pub struct RunArgs {
 impl RunArgs {
     /// Runs the command; the process exit code.
     pub fn execute(self) -> u8 {
-        let scenarios = match load_all(&self.paths) {
+        let scenarios = match load_all(&self.scenarios.paths) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -111,7 +107,7 @@ impl RunArgs {
         let invocation = Invocation::current();
         let command = invocation.command_line();
         let results = self.results(&command)?;
-        match self.seed {
+        match self.scenarios.seed {
             Some(seed) => println!("master seed {seed}"),
             None => println!("master seed: each scenario's own (--seed N overrides)"),
         }
@@ -125,7 +121,7 @@ impl RunArgs {
         let (mut traces, mut json) = (String::new(), Vec::new());
         for scenario in scenarios {
             for i in 0..self.runs {
-                let seed = self.seed.unwrap_or(scenario.seed).wrapping_add(i);
+                let seed = self.scenarios.seed.unwrap_or(scenario.seed).wrapping_add(i);
                 // Wall time is for the reader only; nothing in the run depends on it.
                 let wall = std::time::Instant::now();
                 let report = driver::run(scenario, seed, options);

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Finding;
 use crate::driver::Report;
-use crate::oracle::FailureKind;
+use crate::report::kind_name;
 
 /// One seed: whether it passed, and for a failure what, where, and the
 /// files written.
@@ -40,10 +40,7 @@ pub struct SeedFailure {
 impl SeedResult {
     pub fn of(seed: u64, steps: usize, report: &Report) -> Self {
         let failure = report.failure.as_ref().map(|f| SeedFailure {
-            kind: match f.kind() {
-                FailureKind::Safety => "safety",
-                FailureKind::Liveness => "liveness",
-            },
+            kind: kind_name(f.kind()),
             class: f.violation.kind().name(),
             place: f.place.clone(),
             message: f.message(),

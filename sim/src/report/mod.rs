@@ -124,10 +124,7 @@ impl Outcome {
     pub fn json(&self, command: &str) -> Value {
         let failure = self.failure.as_ref().map(|f| {
             json!({
-                "kind": match f.kind {
-                    FailureKind::Safety => "safety",
-                    FailureKind::Liveness => "liveness",
-                },
+                "kind": kind_name(f.kind),
                 "class": f.class.name(),
                 "place": f.place,
                 "step": f.step.as_ref().map(|s| json!({ "number": s.number, "do": s.action, "at_ms": s.at_ms })),
@@ -184,6 +181,14 @@ pub fn reproduce(invocation: &Invocation, path: &str, seed: u64, bug: Option<Bug
         words.extend(["--bug", bug.name()]);
     }
     invocation.with(&words)
+}
+
+/// `safety` or `liveness`, as JSON says it.
+pub fn kind_name(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Safety => "safety",
+        FailureKind::Liveness => "liveness",
+    }
 }
 
 /// `2.000 s`.

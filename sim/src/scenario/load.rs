@@ -14,6 +14,7 @@ use super::names::{did_you_mean, fields};
 use super::steps::{self, reword, Located};
 use super::{refs, yes, Action, Network, Scenario, Step};
 use crate::world::herd_config::sim_herd;
+use herd::config::Tuning;
 
 #[derive(Debug, Error)]
 pub enum ScenarioError {
@@ -81,17 +82,27 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
         raw.herd.map(Spanned::into_inner),
         raw.tuning.as_ref().map(|t| t.get_ref().clone()),
     )
-    .map_err(|message| invalid(herd_span.clone(), message))?;
-    let network_span = raw.network.as_ref().map_or(0..0, |n| n.span());
+    .map_err(|message| {
+        // The herd checker names a tuning key; a top-level [tuning] one is
+        // pointed at where it is.
+        let key = message
+            .strip_prefix("herd: tuning.")
+            .and_then(|rest| rest.split([' ', ':']).next());
+        match key.and_then(|k| value_at(&table, "tuning", k)) {
+            Some(span) => invalid(span, message.trim_start_matches("herd: ").to_string()),
+            None => invalid(herd_span.clone(), message),
+        }
+    })?;
     let network = raw.network.map(Spanned::into_inner).unwrap_or_default();
+    let bad_network = |key: &str, why: &str| {
+        let span = value_at(&table, "network", key).unwrap_or(0..0);
+        invalid(span, format!("network.{key}: {why}"))
+    };
     if network.latency_ms[0] > network.latency_ms[1] {
-        return Err(invalid(
-            network_span,
-            "network, latency_ms: must be [min, max] with min <= max".into(),
-        ));
+        return Err(bad_network("latency_ms", "must be [min, max] with min <= max"));
     }
     if !(0.0..=1.0).contains(&network.loss) {
-        return Err(invalid(network_span, "network, loss: must lie in [0, 1]".into()));
+        return Err(bad_network("loss", "must lie in [0, 1]"));
     }
     let servers: Vec<&str> = herd.servers.iter().map(|s| s.name.as_str()).collect();
     let items: Vec<Spanned<DeValue>> = match steps {
@@ -141,14 +152,18 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
 /// The keys besides the steps, each unknown key or bad value at its place.
 fn top_level(table: &DeTable, span: Range<usize>) -> Result<RawScenario, Located> {
     let known = fields::<RawScenario>(None);
-    let network = table.get("network").and_then(|n| n.get_ref().as_table());
-    let network_known = fields::<Network>(None);
     let mut keys: Vec<(String, Range<usize>, &[&str])> = table
         .keys()
         .map(|k| (k.get_ref().to_string(), k.span(), known))
         .collect();
-    for key in network.into_iter().flat_map(|n| n.keys()) {
-        keys.push((format!("network.{}", key.get_ref()), key.span(), network_known));
+    for (name, known) in [
+        ("network", fields::<Network>(None)),
+        ("tuning", fields::<Tuning>(None)),
+    ] {
+        let sub = table.get(name).and_then(|n| n.get_ref().as_table());
+        for key in sub.into_iter().flat_map(|t| t.keys()) {
+            keys.push((format!("{name}.{}", key.get_ref()), key.span(), known));
+        }
     }
     keys.sort_by_key(|(_, span, _)| span.start);
     for (key, span, known) in keys {
@@ -156,7 +171,12 @@ fn top_level(table: &DeTable, span: Range<usize>) -> Result<RawScenario, Located
         if !known.contains(&last) {
             let hint = did_you_mean(last, known.iter().copied());
             let takes = known.join(", ");
-            let message = format!("{key}: unknown key{hint} (keys here: {takes}; steps are [[step]] tables)");
+            let steps = if key.contains('.') {
+                ""
+            } else {
+                "; steps are [[step]] tables"
+            };
+            let message = format!("{key}: unknown key{hint} (keys here: {takes}{steps})");
             return Err(Located { span, message });
         }
     }
@@ -176,6 +196,12 @@ fn top_level(table: &DeTable, span: Range<usize>) -> Result<RawScenario, Located
         };
         Located { span: at, message }
     })
+}
+
+/// Where the value of `key` in the table `table` is.
+fn value_at(root: &DeTable, table: &str, key: &str) -> Option<Range<usize>> {
+    let sub = root.get(table)?.get_ref().as_table()?;
+    Some(sub.get(key)?.span())
 }
 
 pub use herd::config::line_column;

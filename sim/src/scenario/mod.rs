@@ -1,7 +1,7 @@
 //! Scenario files: a herd, network settings, a seed, and a timeline of
 //! client lines, faults and assertions at simulated times. Read in
-//! `load.rs` (the file) and `steps.rs` (each `[[step]]`, repeated ones
-//! expanded), checked in `check.rs` (one step) and `refs.rs` (names one
+//! `load.rs` (the file) and `steps.rs` (each `[[step]]`; repeated ones
+//! expanded by `repeat.rs`), checked in `check.rs` (one step) and `refs.rs` (names one
 //! step uses from another), every mistake reported at the file, line and
 //! column of the key or value at fault (`names.rs` suggests the name meant);
 //! written back in `write.rs`. Placeholders (`{now}`, ...) are in
@@ -12,6 +12,7 @@ mod load;
 mod names;
 pub mod placeholders;
 mod refs;
+mod repeat;
 mod steps;
 pub mod write;
 

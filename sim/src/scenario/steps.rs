@@ -1,8 +1,7 @@
 //! One `[[step]]` table, read key by key with the place of each key and
 //! value, so that a mistake is reported where it is: `step 3 (client),
 //! at_ms: ...` at the line and column of the value. A client step may
-//! repeat (`every_ms` with `count` or `until_ms`); it is expanded here into
-//! one action per repetition, `{n}` filled in.
+//! repeat (`repeat.rs`).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -13,13 +12,9 @@ use toml::Spanned;
 
 use super::check::check_action;
 use super::names::{did_you_mean, fields, variants};
-use super::placeholders::{self, fill_n, Allowed, Found};
+use super::placeholders::{self, Allowed, Found};
+use super::repeat::{Repeat, REPEAT_KEYS};
 use super::Action;
-
-/// The keys that repeat a client step rather than describe one send.
-const REPEAT_KEYS: [&str; 3] = ["every_ms", "count", "until_ms"];
-/// The most actions one repeated step may expand into.
-pub const MAX_REPETITIONS: u64 = 10_000;
 
 /// A mistake at a byte range of the file.
 #[derive(Debug)]
@@ -58,7 +53,7 @@ impl Source {
         Located { span, message }
     }
 
-    fn at_key(&self, field: &str, message: impl AsRef<str>) -> Located {
+    pub fn at_key(&self, field: &str, message: impl AsRef<str>) -> Located {
         let span = self.keys.get(field).map_or(self.span.clone(), |k| k.0.clone());
         let message = format!("{}, {field}: {}", self.prefix(), message.as_ref());
         Located { span, message }
@@ -82,50 +77,11 @@ impl Source {
     }
 }
 
-/// `every_ms` and `count` or `until_ms`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Repeat {
-    pub every_ms: u64,
-    pub times: u64,
-}
-
 /// A step as written: its action (the first repetition) and where it is.
 pub(super) struct Read {
     pub action: Action,
     pub repeat: Option<Repeat>,
     pub source: Source,
-}
-
-impl Read {
-    /// The actions this step runs: one, or one per repetition with `{n}`
-    /// filled in and `at_ms` moved on.
-    pub fn expand(&self) -> Vec<Action> {
-        let Some(Repeat { every_ms, times }) = self.repeat else {
-            return vec![self.action.clone()];
-        };
-        (0..times)
-            .map(|n| {
-                let mut action = self.action.at(self.action.at_ms() + n * every_ms);
-                if let Action::Client {
-                    client,
-                    send,
-                    expect,
-                    expect_match,
-                    id,
-                    ..
-                } = &mut action
-                {
-                    for text in [client, send]
-                        .into_iter()
-                        .chain([expect, expect_match, id].into_iter().flatten())
-                    {
-                        *text = fill_n(text, n);
-                    }
-                }
-                action
-            })
-            .collect()
-    }
 }
 
 /// Reads step `number` (1-based) of `text`; `servers` are the herd's.
@@ -219,7 +175,7 @@ pub(super) fn read(
     )));
     let action_value = parsed.map_err(|e| located(&source, &e, table, &takes))?;
     check_action(&action_value, servers).map_err(|bad| source.at_value(bad.field, bad.index, bad.message))?;
-    let repeat = repeat_of(&source, repeat_keys, span, action_value.at_ms(), table)?;
+    let repeat = Repeat::read(&source, repeat_keys, span, action_value.at_ms(), table)?;
     scan_placeholders(&mut source, table, text, repeat.is_some())?;
     Ok(Read {
         action: action_value,
@@ -229,7 +185,7 @@ pub(super) fn read(
 }
 
 /// A deserialization error at its field, in words.
-fn located(source: &Source, e: &toml::de::Error, table: &DeTable, takes: &[&str]) -> Located {
+pub(super) fn located(source: &Source, e: &toml::de::Error, table: &DeTable, takes: &[&str]) -> Located {
     let message = reword(e.message());
     let Some((field, index)) = e.span().and_then(|s| source.field_at(&s)) else {
         return source.at_step(format!(
@@ -277,55 +233,6 @@ fn as_ms(text: &str) -> Option<u64> {
     };
     let value: f64 = number.trim().parse().ok()?;
     (value >= 0.0).then(|| (value * scale).round() as u64)
-}
-
-fn repeat_of(
-    source: &Source,
-    keys: DeTable,
-    span: Range<usize>,
-    at_ms: u64,
-    table: &DeTable,
-) -> Result<Option<Repeat>, Located> {
-    #[derive(Deserialize)]
-    struct Keys {
-        every_ms: Option<u64>,
-        count: Option<u64>,
-        until_ms: Option<u64>,
-    }
-    if keys.is_empty() {
-        return Ok(None);
-    }
-    let keys = Keys::deserialize(ValueDeserializer::from(Spanned::new(span, DeValue::Table(keys))))
-        .map_err(|e| located(source, &e, table, &REPEAT_KEYS))?;
-    let times = match (keys.every_ms, keys.count, keys.until_ms) {
-        (Some(0), _, _) => return Err(source.at_value("every_ms", None, "must be at least 1")),
-        (Some(_), Some(_), Some(_)) => {
-            return Err(source.at_key("until_ms", "give count or until_ms, not both"))
-        }
-        (Some(_), Some(count), None) => count,
-        (Some(every), None, Some(until)) if until >= at_ms => (until - at_ms) / every + 1,
-        (Some(_), None, Some(until)) => {
-            let why = format!("{until} is before the step's at_ms {at_ms}");
-            return Err(source.at_value("until_ms", None, why));
-        }
-        (Some(_), None, None) => {
-            let why = "repeats until when? add count = N (times) or until_ms = T (the last time)";
-            return Err(source.at_key("every_ms", why));
-        }
-        (None, count, _) => {
-            let key = if count.is_some() { "count" } else { "until_ms" };
-            return Err(source.at_key(key, "repeats the step only with every_ms = T (ms between sends)"));
-        }
-    };
-    if times == 0 || times > MAX_REPETITIONS {
-        let key = if keys.count.is_some() { "count" } else { "until_ms" };
-        let why = format!("repeats the step {times} times; it may repeat 1 to {MAX_REPETITIONS} times");
-        return Err(source.at_value(key, None, why));
-    }
-    Ok(Some(Repeat {
-        every_ms: keys.every_ms.unwrap_or(1),
-        times,
-    }))
 }
 
 /// What placeholders each field takes.

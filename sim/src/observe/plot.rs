@@ -16,6 +16,8 @@ use super::stats;
 
 const WIDTH: u32 = 960;
 const HEIGHT: u32 = 480;
+/// What of the title fits the width (the diagram has the whole verdict).
+const TITLE_CHARS: usize = 110;
 /// Colours of origin servers, in herd order (then again).
 const ORIGINS: [RGBColor; 6] = [
     RGBColor(0x1f, 0x77, 0xb4),
@@ -58,7 +60,10 @@ fn draw(
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
     let (head, body) = root.split_vertically(44);
-    let title = format!("{}  seed {}  {}", run.scenario, run.seed, run.verdict);
+    let mut title = format!("{}  seed {}  {}", run.scenario, run.seed, run.verdict);
+    if title.chars().count() > TITLE_CHARS {
+        title = title.chars().take(TITLE_CHARS - 1).collect::<String>() + "…";
+    }
     head.draw_text(
         &title,
         &("sans-serif", 15)

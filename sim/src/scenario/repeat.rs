@@ -15,7 +15,7 @@ use super::Action;
 /// The keys that repeat a client step rather than describe one send.
 pub(super) const REPEAT_KEYS: [&str; 3] = ["every_ms", "count", "until_ms"];
 /// The most actions one repeated step may expand into.
-pub const MAX_REPETITIONS: u64 = 10_000;
+pub(super) const MAX_REPETITIONS: u64 = 10_000;
 
 /// `every_ms` and `count` or `until_ms`.
 #[derive(Debug, Clone, Copy)]

@@ -174,6 +174,11 @@ pub(super) fn read(
         DeValue::Table(outer),
     )));
     let action_value = parsed.map_err(|e| located(&source, &e, table, &takes))?;
+    debug_assert_eq!(
+        action_value.name(),
+        action,
+        "Action::name() follows serde's names"
+    );
     check_action(&action_value, servers).map_err(|bad| source.at_value(bad.field, bad.index, bad.message))?;
     let repeat = Repeat::read(&source, repeat_keys, span, action_value.at_ms(), table)?;
     scan_placeholders(&mut source, table, text, repeat.is_some())?;

@@ -29,6 +29,13 @@ pub struct ScenarioArgs {
     pub seed: Option<u64>,
 }
 
+impl ScenarioArgs {
+    /// The scenarios named; `None` after printing why they cannot be run.
+    pub fn load(&self) -> Option<Vec<Scenario>> {
+        load_all(&self.paths).map_err(|e| eprintln!("error: {e}")).ok()
+    }
+}
+
 /// Every scenario named: files as given, folders as every `*.toml` in them,
 /// sorted. A folder with none, or no scenario at all, is an error: a
 /// command that runs nothing must not look like one that passed.

@@ -6,7 +6,7 @@
 use clap::Args;
 use herd::bugs::Bug;
 
-use super::{load_all, ScenarioArgs, EXIT_USAGE};
+use super::{ScenarioArgs, EXIT_USAGE};
 use crate::report::command::Invocation;
 use crate::report::progress::Progress;
 use crate::report::Outcome;
@@ -71,12 +71,8 @@ pub fn mutate(scenario: &Scenario, seed: u64, mut done: impl FnMut()) -> Verdict
 
 impl MutateArgs {
     pub fn execute(self) -> u8 {
-        let scenarios = match load_all(&self.scenarios.paths) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
+        let Some(scenarios) = self.scenarios.load() else {
+            return EXIT_USAGE;
         };
         let bugs = Bug::ALL.len();
         let plural = if scenarios.len() == 1 { "" } else { "s" };

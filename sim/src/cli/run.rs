@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use herd::bugs::Bug;
 
-use super::{load_all, ScenarioArgs, EXIT_LIVENESS, EXIT_SAFETY, EXIT_USAGE};
+use super::{ScenarioArgs, EXIT_LIVENESS, EXIT_SAFETY, EXIT_USAGE};
 use crate::observe::{diagram, plot};
 use crate::oracle::FailureKind;
 use crate::report::command::Invocation;
@@ -63,12 +63,8 @@ pub struct RunArgs {
 impl RunArgs {
     /// Runs the command; the process exit code.
     pub fn execute(self) -> u8 {
-        let scenarios = match load_all(&self.scenarios.paths) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
+        let Some(scenarios) = self.scenarios.load() else {
+            return EXIT_USAGE;
         };
         match self.run_all(&scenarios) {
             Ok(code) => code,

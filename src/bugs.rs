@@ -158,7 +158,11 @@ pub(crate) fn float_ranged(line: &[u8]) -> Option<ClientCommand> {
     let [verb, client, location, time] = fields(text).collect::<Vec<_>>()[..] else {
         return None;
     };
-    let split = location.char_indices().skip(1).find(|&(_, c)| c == '+' || c == '-')?.0;
+    let split = location
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '+' || c == '-')?
+        .0;
     let (lat, lon) = location.split_at(split);
     let (lat, lon): (f64, f64) = (lat.parse().ok()?, lon.parse().ok()?);
     let ranged = lat.abs() <= 90.0 && lon.abs() <= 180.0;

@@ -71,7 +71,10 @@ fn an_update_no_client_sent_breaks_the_model() {
     // Same client and time, but a location the client never sent.
     let elsewhere = "AT Hands +0.000000001 kiwi +02.000000+002.000000 100";
     let planted = stored("Hands", 1, elsewhere, Some(AT_100));
-    assert_eq!(kind(observe(&mut inside, &planted)), Some(ViolationKind::NeverSent));
+    assert_eq!(
+        kind(observe(&mut inside, &planted)),
+        Some(ViolationKind::NeverSent)
+    );
 }
 
 #[test]
@@ -131,7 +134,10 @@ fn flooding_more_than_a_loop_free_herd_can_breaks_the_bound() {
     for _ in 0..12 {
         observe(&mut inside, &send()).unwrap();
     }
-    assert_eq!(kind(observe(&mut inside, &send())), Some(ViolationKind::FloodCost));
+    assert_eq!(
+        kind(observe(&mut inside, &send())),
+        Some(ViolationKind::FloodCost)
+    );
 }
 
 fn groups(groups: &[&[&str]]) -> Vec<Vec<String>> {

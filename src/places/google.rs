@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use super::failure;
 use super::scrub::scrub_answer;
-use crate::bugs::Bugs;
 use super::transport::{HttpClient, HttpError, HttpRequest};
 use super::{NearbyRequest, Places, PlacesFuture};
+use crate::bugs::Bugs;
 
 /// What one generation of the Places API does its own way.
 pub trait GoogleApi: Send + Sync + 'static {

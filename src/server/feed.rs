@@ -218,7 +218,7 @@ async fn write_side<S: Stream>(
     outbox: &Outbox,
     resync: &Resync,
 ) -> &'static str {
-    let heartbeat = ms(ctx.tuning.heartbeat_ms);
+    let heartbeat = ctx.heartbeat();
     let chunk = ctx.tuning.catch_up_chunk.max(1);
     let mut dump = Some(Dump { after: None, sent: 0 });
     let mut last_sent = Instant::now();

@@ -250,7 +250,7 @@ async fn read_side<S: Stream>(ctx: &Ctx, reader: &mut PeerReader<S>, acks: &Arc<
 /// Writes acknowledgements as they come due, `RESYNC` when asked, and a
 /// heartbeat when there was nothing else to say.
 async fn write_side<S: Stream>(ctx: &Ctx, writer: &mut PeerWriter<S>, acks: &AckQueue) -> &'static str {
-    let heartbeat = ms(ctx.tuning.heartbeat_ms);
+    let heartbeat = ctx.heartbeat();
     let mut resync = ctx.state.resync_requests();
     resync.mark_unchanged();
     let pruned = ctx.tuning.flooding == Flooding::Pruned;

@@ -65,7 +65,11 @@ impl Waiting {
             Err(Unconverged::Unanswered(unanswered))
         } else {
             let inside = &parts.judge.inside;
-            let now = (inside.model.changes(), inside.told.changes(), parts.world.links().groups());
+            let now = (
+                inside.model.changes(),
+                inside.told.changes(),
+                parts.world.links().groups(),
+            );
             // Checking a large store every tick costs more than the run:
             // only when something changed, and then at most every few ms.
             let big = inside.told.clients() > BIG_STORE && took_ms < self.checked_ms + BIG_STORE_CHECK_MS;

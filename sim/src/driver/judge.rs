@@ -240,9 +240,11 @@ impl Judge {
                 }
             }
             Expect::Stranger { secret } => {
-                let told = lines(&seen.reply)
-                    .map(String::from_utf8_lossy)
-                    .find(|l| ["HERD DUMP ", "HERD AT ", "HERD SYNCED "].iter().any(|v| l.starts_with(v)));
+                let told = lines(&seen.reply).map(String::from_utf8_lossy).find(|l| {
+                    ["HERD DUMP ", "HERD AT ", "HERD SYNCED "]
+                        .iter()
+                        .any(|v| l.starts_with(v))
+                });
                 if let Some(line) = told.filter(|_| *secret) {
                     return Err(Violation::Harm(Harm::Leaked {
                         stranger: p.label.clone(),

@@ -102,7 +102,12 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
     // Each server checks its tuning when it starts, as `herd serve` does.
     if let Err(message) = scenario.world.check(&scenario.herd, options.bug) {
         let expected = scenario.world.refused.as_deref() == Some(message.as_str());
-        log.note(Duration::ZERO, Note::Refused { message: message.clone() });
+        log.note(
+            Duration::ZERO,
+            Note::Refused {
+                message: message.clone(),
+            },
+        );
         let failure =
             (!expected).then(|| Failure::at("herd", Violation::Harm(Harm::TuningRefused { message })));
         return report(&log, scenario, options, failure, Duration::ZERO, None);

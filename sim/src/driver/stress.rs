@@ -43,7 +43,9 @@ pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(
             let now = nanos_text(parts.world.now_ns());
             let bytes = format!("{}\n", send.replace("{now}", &now)).into_bytes();
             let timeout = Duration::from_millis(within_ms + CLIENT_TIMEOUT_MS);
-            let expect = Expect::Probe { within_ms: *within_ms };
+            let expect = Expect::Probe {
+                within_ms: *within_ms,
+            };
             exchange(parts, client, server, bytes, timeout, expect, place)
         }
         _ => unreachable!("steps.rs applies the rest"),

@@ -51,7 +51,7 @@ pub struct ExploreArgs {
     pub json: Option<PathBuf>,
 }
 
-fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
+pub fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
     let bad = || format!("{text:?} is not A..B or A");
     let range = match text.split_once("..") {
         Some((a, b)) => a.parse().map_err(|_| bad())?..b.parse().map_err(|_| bad())?,
@@ -66,7 +66,7 @@ fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
     Ok(range)
 }
 
-fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+pub fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     let bad = || format!("{text:?} is not i/n with 1 <= i <= n");
     let (i, n) = text.split_once('/').ok_or_else(bad)?;
     let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
@@ -98,7 +98,8 @@ impl ExploreArgs {
             },
             None => None,
         };
-        let herd = match herd_table.map(|table| sim_herd(Some(table.clone()), None).map(|h| (h, Some(table)))) {
+        let herd = match herd_table.map(|table| sim_herd(Some(table.clone()), None).map(|h| (h, Some(table))))
+        {
             None => None,
             Some(Ok(herd)) => Some(herd),
             Some(Err(e)) => {

@@ -210,7 +210,11 @@ fn investigate(
             format!("Replay: {program} run {}{bug}", name.display()),
         ]
     };
-    let text = write::to_toml(scenario, herd_table, &header(&file, "the whole generated scenario"))
+    let text = write::to_toml(
+        scenario,
+        herd_table,
+        &header(&file, "the whole generated scenario"),
+    )
     .map_err(std::io::Error::other)?;
     std::fs::write(&file, text)?;
     let replayed = same_failure_from_file(&file, options, report);
@@ -244,8 +248,7 @@ fn investigate(
             .map_or(String::new(), |f| one_line(&f.message()));
         let mut comments = header(&small, "shrunk");
         comments[1] = format!("Fails: {what} ({class}): {message}");
-        let text = write::to_toml(&shrunk.scenario, herd_table, &comments)
-            .map_err(std::io::Error::other)?;
+        let text = write::to_toml(&shrunk.scenario, herd_table, &comments).map_err(std::io::Error::other)?;
         std::fs::write(&small, text)?;
         let steps = shrunk.scenario.steps.len();
         writeln!(

@@ -260,7 +260,11 @@ fn note_line(note: &Note) -> Line {
             server.clone(),
             format!("{count} IAMATs over {connections} connections"),
         ),
-        Note::Abuse { server, attack, count } => ("abuse", server.clone(), format!("{attack} x{count}")),
+        Note::Abuse {
+            server,
+            attack,
+            count,
+        } => ("abuse", server.clone(), format!("{attack} x{count}")),
         Note::Squatted { server, from } => ("squatted", server.clone(), format!("link from {from}")),
         Note::Refused { message } => ("refused", none(), message.clone()),
     }

@@ -136,7 +136,10 @@ mod tests {
             assert_eq!(b.arrived("A", "B", ms(at), 0), Ok(()), "at {at}");
         }
         let err = b.arrived("A", "B", ms(at + 400), 0).unwrap_err();
-        assert!(matches!(err, Violation::Harm(Harm::HotReconnect { want_ms: 500, .. })));
+        assert!(matches!(
+            err,
+            Violation::Harm(Harm::HotReconnect { want_ms: 500, .. })
+        ));
     }
 
     #[test]
@@ -152,6 +155,9 @@ mod tests {
         b.link_down("A", "B", ms(1_200));
         b.arrived("A", "B", ms(1_210), 0).unwrap();
         b.arrived("A", "B", ms(1_260), 0).unwrap();
-        assert!(b.arrived("A", "B", ms(1_300), 0).is_err(), "too soon after a short link");
+        assert!(
+            b.arrived("A", "B", ms(1_300), 0).is_err(),
+            "too soon after a short link"
+        );
     }
 }

@@ -22,13 +22,14 @@ pub struct Drops {
 
 impl Drops {
     pub fn excuse(&mut self, server: &str, claimed: &str, until: Duration) {
-        self.excused.push((server.to_string(), claimed.to_string(), until));
+        self.excused
+            .push((server.to_string(), claimed.to_string(), until));
     }
 
     fn excused(&self, a: &str, b: &str, now: Duration) -> bool {
-        self.excused.iter().any(|(s, c, until)| {
-            now <= *until && ((s == a && c == b) || (s == b && c == a))
-        })
+        self.excused
+            .iter()
+            .any(|(s, c, until)| now <= *until && ((s == a && c == b) || (s == b && c == a)))
     }
 
     /// `steady(a, b)`: whether the link between `a` and `b` has been

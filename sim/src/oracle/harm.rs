@@ -148,8 +148,14 @@ impl fmt::Display for Harm {
                 took_ms,
                 answered,
             } => match answered {
-                true => write!(f, "{by}: the AT reply took {took_ms} ms, more than {within_ms} ms"),
-                false => write!(f, "{by}: no AT reply in {took_ms} ms; the bound is {within_ms} ms"),
+                true => write!(
+                    f,
+                    "{by}: the AT reply took {took_ms} ms, more than {within_ms} ms"
+                ),
+                false => write!(
+                    f,
+                    "{by}: no AT reply in {took_ms} ms; the bound is {within_ms} ms"
+                ),
             },
         }
     }

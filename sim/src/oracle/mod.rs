@@ -125,7 +125,13 @@ impl Inside {
     }
 
     /// What a server's link events say about its reconnect backoff.
-    fn links(&mut self, server: &str, event: &ServerEvent, at: Duration, spread_ms: u64) -> Result<(), Violation> {
+    fn links(
+        &mut self,
+        server: &str,
+        event: &ServerEvent,
+        at: Duration,
+        spread_ms: u64,
+    ) -> Result<(), Violation> {
         match event {
             ServerEvent::Opened {
                 role: Role::Link,

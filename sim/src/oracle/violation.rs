@@ -320,7 +320,10 @@ impl fmt::Display for Violation {
                 client,
                 held,
                 now,
-            } => write!(f, "{server} went back in time for {client}: held {held}, now {now}"),
+            } => write!(
+                f,
+                "{server} went back in time for {client}: held {held}, now {now}"
+            ),
             V::NeverSent { server, update } => write!(f, "{server} holds an update no client sent: {update}"),
             V::Misreported {
                 server,
@@ -365,7 +368,10 @@ impl fmt::Display for Violation {
                 nanos_text(*to_ns)
             ),
             V::MalformedAt { by, line, why } => write!(f, "{by}: {why} in {line:?}"),
-            V::Planted { by, seen } => write!(f, "{by}: a HERD line from a client must get \"? \" and the line; saw \"{seen}\""),
+            V::Planted { by, seen } => write!(
+                f,
+                "{by}: a HERD line from a client must get \"? \" and the line; saw \"{seen}\""
+            ),
             V::WhatsatShape { by, why } => write!(f, "{by}: {why}"),
             V::WrongReply { by, want, seen } => write!(f, "{by}: {want}; saw \"{seen}\""),
             V::StaleRead {
@@ -399,7 +405,10 @@ impl fmt::Display for Violation {
             V::HostFailed { error } => write!(f, "a host failed: {error}"),
             V::BadStep { why } => f.write_str(why),
             V::Overloaded { host, queued } => {
-                write!(f, "client host {host} has {queued} jobs queued, more than it may hold")
+                write!(
+                    f,
+                    "client host {host} has {queued} jobs queued, more than it may hold"
+                )
             }
             V::Harm(harm) => harm.fmt(f),
         }

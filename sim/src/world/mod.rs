@@ -278,7 +278,10 @@ impl<'a> World<'a> {
     /// runs, ending a squatter's run on its host).
     pub fn restart(&mut self, server: &str) {
         // A squatter's sockets are its own: nothing of the server's to close.
-        let squatted = self.squatting.get(server).is_some_and(|f| f.swap(false, Ordering::Relaxed));
+        let squatted = self
+            .squatting
+            .get(server)
+            .is_some_and(|f| f.swap(false, Ordering::Relaxed));
         if !squatted {
             self.tear_down(server);
         }

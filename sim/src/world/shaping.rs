@@ -47,7 +47,10 @@ impl ResetFlag {
 
     fn check(&self, cx: &Context<'_>) -> io::Result<()> {
         if self.reset.load(Ordering::Relaxed) {
-            return Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset by the network"));
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "reset by the network",
+            ));
         }
         let mut wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
         if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
@@ -99,8 +102,15 @@ impl Shaping {
     pub fn before_write(&mut self, cx: &mut Context<'_>, len: usize) -> Poll<io::Result<usize>> {
         self.reset.check(cx)?;
         let now = Instant::now();
-        let ms = now.into_std().duration_since(self.writes.0.into_std()).as_millis();
-        self.writes = if ms >= 1 { (now, 1) } else { (self.writes.0, self.writes.1 + 1) };
+        let ms = now
+            .into_std()
+            .duration_since(self.writes.0.into_std())
+            .as_millis();
+        self.writes = if ms >= 1 {
+            (now, 1)
+        } else {
+            (self.writes.0, self.writes.1 + 1)
+        };
         assert!(
             self.writes.1 < HOT_WRITES,
             "hot loop: {HOT_WRITES} writes to one connection within one simulated millisecond"

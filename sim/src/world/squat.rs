@@ -49,7 +49,10 @@ async fn read_line(reader: &mut BufReader<TcpStream>) -> Option<String> {
 
 async fn answer_link_port(stream: TcpStream, link_port: u16) {
     let mut reader = BufReader::new(stream);
-    if read_line(&mut reader).await.is_some_and(|l| l.trim() == "HERD LINKPORT?") {
+    if read_line(&mut reader)
+        .await
+        .is_some_and(|l| l.trim() == "HERD LINKPORT?")
+    {
         let answer = format!("HERD LINKPORT {link_port}\n");
         let _ = reader.get_mut().write_all(answer.as_bytes()).await;
     }

@@ -124,7 +124,9 @@ impl WiremockPlaces {
             timeout,
             radii: self.radii.clone(),
         });
-        Arc::new(LegacyPlaces::new(http, Some(self.server.uri()), SIM_KEY.to_string()).with_bugs(Bugs::with(bug)))
+        Arc::new(
+            LegacyPlaces::new(http, Some(self.server.uri()), SIM_KEY.to_string()).with_bugs(Bugs::with(bug)),
+        )
     }
 }
 

@@ -64,7 +64,14 @@ impl Gen<'_> {
         downtime
     }
 
-    fn episode(&mut self, kind: u64, t: u64, end: u64, downtime: &mut Downtime, max_down: usize) -> Option<Episode> {
+    fn episode(
+        &mut self,
+        kind: u64,
+        t: u64,
+        end: u64,
+        downtime: &mut Downtime,
+        max_down: usize,
+    ) -> Option<Episode> {
         let (at_ms, end_ms) = (t, end);
         let (start, stop, name, servers, silent) = match kind {
             0..=3 => {
@@ -98,8 +105,18 @@ impl Gen<'_> {
                     b: b.clone(),
                     oneway,
                 };
-                let touched = if kind == 0 || a.len() == 1 { [&a[..], &b[..]].concat() } else { Vec::new() };
-                (Action::Partition { at_ms, a, b, oneway }, heal, name, touched, true)
+                let touched = if kind == 0 || a.len() == 1 {
+                    [&a[..], &b[..]].concat()
+                } else {
+                    Vec::new()
+                };
+                (
+                    Action::Partition { at_ms, a, b, oneway },
+                    heal,
+                    name,
+                    touched,
+                    true,
+                )
             }
             4 => {
                 let (a, b) = self.pair(true);
@@ -124,7 +141,13 @@ impl Gen<'_> {
                     ms: back,
                 };
                 self.slow.push((t, end, ms));
-                (Action::Latency { at_ms, a, b, ms }, reset, "latency", Vec::new(), false)
+                (
+                    Action::Latency { at_ms, a, b, ms },
+                    reset,
+                    "latency",
+                    Vec::new(),
+                    false,
+                )
             }
             6 => {
                 let (a, b) = self.pair(true);
@@ -136,7 +159,13 @@ impl Gen<'_> {
                     b: b.clone(),
                     rate: 0.0,
                 };
-                (Action::Loss { at_ms, a, b, rate }, reset, "loss", Vec::new(), false)
+                (
+                    Action::Loss { at_ms, a, b, rate },
+                    reset,
+                    "loss",
+                    Vec::new(),
+                    false,
+                )
             }
             7 | 8 => {
                 let server = self.server();
@@ -152,7 +181,13 @@ impl Gen<'_> {
                 if kind == 7 {
                     (Action::Crash { at_ms, server }, restart, "crash", touched, false)
                 } else {
-                    (Action::SilentDeath { at_ms, server }, restart, "silent death", touched, true)
+                    (
+                        Action::SilentDeath { at_ms, server },
+                        restart,
+                        "silent death",
+                        touched,
+                        true,
+                    )
                 }
             }
             9 | 10 => {
@@ -185,7 +220,8 @@ impl Gen<'_> {
                 });
             }
         };
-        let crash = matches!(start, Action::Crash { .. } | Action::SilentDeath { .. }).then(|| servers[0].clone());
+        let crash =
+            matches!(start, Action::Crash { .. } | Action::SilentDeath { .. }).then(|| servers[0].clone());
         self.steps.push(start);
         self.steps.push(stop);
         Some(Episode {
@@ -213,15 +249,29 @@ impl Gen<'_> {
                 (fault(PlacesMode::Slow, Some(delay), None, None), "places slow")
             }
             2 => {
-                let statuses = ["OVER_QUERY_LIMIT", "REQUEST_DENIED", "UNKNOWN_ERROR", "INVALID_REQUEST"];
+                let statuses = [
+                    "OVER_QUERY_LIMIT",
+                    "REQUEST_DENIED",
+                    "UNKNOWN_ERROR",
+                    "INVALID_REQUEST",
+                ];
                 let status = self.faults.pick(&statuses).to_string();
-                (fault(PlacesMode::Status, None, Some(status), None), "places error status")
+                (
+                    fault(PlacesMode::Status, None, Some(status), None),
+                    "places error status",
+                )
             }
             3 => {
                 let code = *self.faults.pick(&[403u16, 429, 500, 503]);
-                (fault(PlacesMode::Http, None, None, Some(code)), "places http error")
+                (
+                    fault(PlacesMode::Http, None, None, Some(code)),
+                    "places http error",
+                )
             }
-            _ => (fault(PlacesMode::EchoKey, None, None, None), "places echoes the key"),
+            _ => (
+                fault(PlacesMode::EchoKey, None, None, None),
+                "places echoes the key",
+            ),
         }
     }
 }

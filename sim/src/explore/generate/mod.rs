@@ -178,7 +178,9 @@ pub fn generate(seed: u64, fixed: Option<&(HerdConfig, Option<Table>)>, bug: Opt
     let scenario = Scenario {
         name: format!("seed_{seed}"),
         path: format!("seed_{seed}.toml"),
-        description: format!("Explorer seed {seed}: a drawn herd, traffic, abuse and faults, heal, converge."),
+        description: format!(
+            "Explorer seed {seed}: a drawn herd, traffic, abuse and faults, heal, converge."
+        ),
         seed,
         herd: swarm.herd.clone(),
         network: Network {
@@ -210,7 +212,8 @@ impl Gen<'_> {
     fn split(&mut self) -> (Vec<String>, Vec<String>) {
         let names = self.names.clone();
         loop {
-            let (a, b): (Vec<String>, Vec<String>) = names.iter().cloned().partition(|_| self.faults.chance(50));
+            let (a, b): (Vec<String>, Vec<String>) =
+                names.iter().cloned().partition(|_| self.faults.chance(50));
             if !a.is_empty() && !b.is_empty() {
                 return (a, b);
             }
@@ -246,7 +249,10 @@ impl Gen<'_> {
             None => store / 100,
         };
         let latency = 2 * self.swarm.latency_ms[1].max(5);
-        t.dead_after_ms + t.backoff_max_ms + t.handshake_timeout_ms + t.ack_timeout_ms
+        t.dead_after_ms
+            + t.backoff_max_ms
+            + t.handshake_timeout_ms
+            + t.ack_timeout_ms
             + hops * (latency + dump_ms)
             + self.bulk_ms
             + 4_000
@@ -278,8 +284,15 @@ impl Gen<'_> {
                 results: Some(bound as usize),
             };
             let label = format!("c{c}");
-            self.steps
-                .push(client_step(converged, &label, &server, send, None, None, Some(places)));
+            self.steps.push(client_step(
+                converged,
+                &label,
+                &server,
+                send,
+                None,
+                None,
+                Some(places),
+            ));
         }
     }
 

@@ -36,7 +36,11 @@ impl Gen<'_> {
             return;
         }
         let server = self.abuse.pick(&up).clone();
-        let connections = if self.abuse.chance(30) { 1 } else { self.abuse.range(2, 16) };
+        let connections = if self.abuse.chance(30) {
+            1
+        } else {
+            self.abuse.range(2, 16)
+        };
         let per_line = match self.herd().tuning.ack {
             AckMode::Herd => HERD_LINES,
             AckMode::Local => LOCAL_LINES,
@@ -45,10 +49,13 @@ impl Gen<'_> {
         self.params.bulk += count as usize;
         if self.herd().tuning.ack == AckMode::Herd {
             // Each IAMAT may wait out a silent neighbour, one after another.
-            let wait_ms = self.herd().tuning.ack_timeout_ms + 4 * self.swarm.diameter * self.swarm.fault_latency_ms;
+            let wait_ms =
+                self.herd().tuning.ack_timeout_ms + 4 * self.swarm.diameter * self.swarm.fault_latency_ms;
             self.bulk_ms = count.div_ceil(connections) * wait_ms;
         }
-        self.params.stress.push(format!("bulk {count} over {connections} at {server} {t} ms"));
+        self.params
+            .stress
+            .push(format!("bulk {count} over {connections} at {server} {t} ms"));
         self.steps.push(Action::Bulk {
             at_ms: t,
             server,
@@ -67,8 +74,11 @@ impl Gen<'_> {
             .collect();
         for (server, from, to) in crashes {
             if to > from + 100 && self.abuse.chance(40) {
-                self.params.stress.push(format!("squat on {server} {}..{to} ms", from + 20));
-                self.steps.push(attack(from + 20, &server, Attack::Squat, 0, 0, None));
+                self.params
+                    .stress
+                    .push(format!("squat on {server} {}..{to} ms", from + 20));
+                self.steps
+                    .push(attack(from + 20, &server, Attack::Squat, 0, 0, None));
             }
         }
         if !self.abuse.chance(40) || safety_ms < 1_000 {
@@ -87,14 +97,24 @@ impl Gen<'_> {
                 continue;
             }
             let server = self.abuse.pick(&up).clone();
-            let neighbours: Vec<String> = self.herd().neighbours(&server).iter().map(|s| s.name.clone()).collect();
+            let neighbours: Vec<String> = self
+                .herd()
+                .neighbours(&server)
+                .iter()
+                .map(|s| s.name.clone())
+                .collect();
             let claim = Some(self.abuse.pick(&neighbours).clone());
             let (kind, count) = match self.abuse.below(3) {
                 0 => (Attack::HelloStorm, self.abuse.range(4, 40)),
                 1 => (Attack::ResyncSpam, self.abuse.range(10, 200)),
-                _ => (Attack::Hoard, self.herd().tuning.max_connections as u64 + self.abuse.range(0, 10)),
+                _ => (
+                    Attack::Hoard,
+                    self.herd().tuning.max_connections as u64 + self.abuse.range(0, 10),
+                ),
             };
-            self.params.stress.push(format!("{kind:?} x{count} at {server} {t}..{} ms", t + for_ms));
+            self.params
+                .stress
+                .push(format!("{kind:?} x{count} at {server} {t}..{} ms", t + for_ms));
             self.steps.push(attack(t, &server, kind, count, for_ms, claim));
             if kind == Attack::Hoard {
                 let settle = 3 * self.swarm.latency_ms[1] + 20;
@@ -168,7 +188,14 @@ impl Gen<'_> {
     }
 }
 
-fn attack(at_ms: u64, server: &str, attack: Attack, count: u64, for_ms: u64, claim: Option<String>) -> Action {
+fn attack(
+    at_ms: u64,
+    server: &str,
+    attack: Attack,
+    count: u64,
+    for_ms: u64,
+    claim: Option<String>,
+) -> Action {
     Action::Abuse {
         at_ms,
         server: server.to_string(),

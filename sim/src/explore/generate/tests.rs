@@ -72,7 +72,10 @@ fn every_fault_heals_before_the_liveness_phase() {
                 Action::Client { .. } | Action::Converged { .. } | Action::Probe { .. }
             );
             if !traffic {
-                assert!(step.at_ms <= params.safety_ms && step.at_ms < converged, "seed {seed}");
+                assert!(
+                    step.at_ms <= params.safety_ms && step.at_ms < converged,
+                    "seed {seed}"
+                );
             }
         }
         assert_eq!(down, 0, "seed {seed}: a server stays down");

@@ -37,7 +37,9 @@ impl Gen<'_> {
     /// Client IAMATs, WHATSATs, plant attempts and races at servers that are up.
     pub(super) fn traffic(&mut self, clients: usize, safety_ms: u64, downtime: &Downtime) {
         let count = self.traffic.size(2, (4 * safety_ms / 1_000) as usize);
-        let mut times: Vec<u64> = (0..count).map(|_| self.traffic.range(100, safety_ms - 1)).collect();
+        let mut times: Vec<u64> = (0..count)
+            .map(|_| self.traffic.range(100, safety_ms - 1))
+            .collect();
         times.sort_unstable();
         let mut used = BTreeSet::new();
         for t in times {
@@ -130,7 +132,12 @@ impl Gen<'_> {
             // A line that fits, with a client ID that does not.
             2 if tuning.max_client_id_bytes + 120 < tuning.max_line_bytes => {
                 let len = tuning.max_client_id_bytes + self.traffic.size(1, 20);
-                (format!("c{c}{}", "x".repeat(len)), self.location(), "{now}".to_string(), false)
+                (
+                    format!("c{c}{}", "x".repeat(len)),
+                    self.location(),
+                    "{now}".to_string(),
+                    false,
+                )
             }
             _ => match self.swarm.low_line_bytes {
                 // Taken here, too long for the rollout's low servers.
@@ -163,7 +170,8 @@ impl Gen<'_> {
         let back_ms = self.traffic.signed(1, 5_000);
         let older = self.time_at(t + lag, -back_ms);
         let first_location = self.location();
-        self.steps.push(iamat_step(t, &label, &id, &a, &first_location, &newer));
+        self.steps
+            .push(iamat_step(t, &label, &id, &a, &first_location, &newer));
         let second_location = self.location();
         let mut second = iamat_step(t + lag, &label, &id, &b, &second_location, &older);
         if let Action::Client { read_after_ack, .. } = &mut second {

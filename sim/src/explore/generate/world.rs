@@ -60,7 +60,10 @@ impl Swarm {
     pub fn throughput(&self) -> Option<u64> {
         let p = &self.world.perturb;
         let read = (p.read_pause_ms > 0).then(|| p.read_max_bytes / p.read_pause_ms);
-        [Some(p.bandwidth_bytes_per_ms).filter(|b| *b > 0), read].into_iter().flatten().min()
+        [Some(p.bandwidth_bytes_per_ms).filter(|b| *b > 0), read]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -72,7 +75,14 @@ pub fn draw(seed: u64, fixed: Option<&(HerdConfig, Option<Table>)>, bug: Option<
         Some((herd, table)) => (herd.clone(), table.clone(), "given"),
         None => topology(&mut dice),
     };
-    let latency_ms = [1, if dice.chance(50) { dice.range(1, 5) } else { dice.range(6, 20) }];
+    let latency_ms = [
+        1,
+        if dice.chance(50) {
+            dice.range(1, 5)
+        } else {
+            dice.range(6, 20)
+        },
+    ];
     let fault_latency_ms = dice.range(20, 400);
     let mut s = Swarm {
         diameter: diameter(&herd),
@@ -163,7 +173,8 @@ fn diameter(herd: &HerdConfig) -> u64 {
 }
 
 fn tuning(dice: &mut Dice, s: &Swarm, bugs: Bugs) -> Table {
-    let bounds = |field: &str| HerdConfig::tuning_bounds(&format!("tuning.{field}"), bugs).expect("a setting");
+    let bounds =
+        |field: &str| HerdConfig::tuning_bounds(&format!("tuning.{field}"), bugs).expect("a setting");
     let latency = s.latency_ms[1].max(s.fault_latency_ms);
     let mut t = Table::new();
     let set = |t: &mut Table, key: &str, value: u64| {
@@ -201,7 +212,10 @@ fn tuning(dice: &mut Dice, s: &Swarm, bugs: Bugs) -> Table {
     set(&mut t, "link_queue", queue);
     set(&mut t, "places_timeout_ms", dice.range(500, 5_000));
     let pruned = dice.chance(40);
-    t.insert("flooding".into(), (if pruned { "pruned" } else { "plain" }).into());
+    t.insert(
+        "flooding".into(),
+        (if pruned { "pruned" } else { "plain" }).into(),
+    );
     let herd_acks = dice.chance(70);
     t.insert("ack".into(), (if herd_acks { "herd" } else { "local" }).into());
     set(&mut t, "ack_timeout_ms", dice.log_range(50, 1_000));
@@ -217,7 +231,11 @@ fn tuning(dice: &mut Dice, s: &Swarm, bugs: Bugs) -> Table {
     };
     set(&mut t, "max_future_ms", future);
     let handshake = 4 * latency + 100;
-    set(&mut t, "handshake_timeout_ms", dice.range(handshake, handshake + 2_000));
+    set(
+        &mut t,
+        "handshake_timeout_ms",
+        dice.range(handshake, handshake + 2_000),
+    );
     let chunk = match dice.chance(30) {
         true => dice.range(1, 8),
         false => dice.log_range(64, bounds("catch_up_chunk").1),
@@ -253,7 +271,9 @@ fn perturb(dice: &mut Dice, s: &mut Swarm) {
         let most = (s.herd.tuning.dead_after_ms / 4 * rate / UPDATE_BYTES).max(1) as usize;
         if s.herd.tuning.catch_up_chunk > most {
             s.herd.tuning.catch_up_chunk = most;
-            s.world.tuning.insert("catch_up_chunk".into(), Value::Integer(most as i64));
+            s.world
+                .tuning
+                .insert("catch_up_chunk".into(), Value::Integer(most as i64));
         }
     }
 }

@@ -112,35 +112,49 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
             (!expected).then(|| Failure::at("herd", Violation::Harm(Harm::TuningRefused { message })));
         return report(&log, scenario, options, failure, Duration::ZERO, None);
     }
-    let herd = Arc::new(scenario.herd.clone());
-    let mut world = World::new(herd, &scenario.network, seed);
-    let recorders = log.clone();
-    world.start_servers(ServerSetup {
-        seed,
-        bug: options.bug,
-        observer: Box::new(move |name, incarnation| {
-            Arc::new(Recorder::new(name, incarnation, recorders.clone()))
-        }),
-        world: scenario.world.clone(),
-        log: log.clone(),
+    // A server task that panics takes the simulation down with it (turmoil
+    // re-raises it): that is a failure of the run, not of the explorer.
+    let driven = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let herd = Arc::new(scenario.herd.clone());
+        let mut world = World::new(herd, &scenario.network, seed);
+        let recorders = log.clone();
+        world.start_servers(ServerSetup {
+            seed,
+            bug: options.bug,
+            observer: Box::new(move |name, incarnation| {
+                Arc::new(Recorder::new(name, incarnation, recorders.clone()))
+            }),
+            world: scenario.world.clone(),
+            log: log.clone(),
+        });
+        let mut clients = Clients::new(log.clone());
+        let mut judge = Judge::new(&scenario.herd, &scenario.world);
+        let mut run = Run {
+            scenario,
+            parts: Parts {
+                world: &mut world,
+                clients: &mut clients,
+                judge: &mut judge,
+                log: &log,
+                sent: BTreeMap::new(),
+            },
+            cursor: 0,
+            converged_ms: None,
+        };
+        let failure = run.drive().err();
+        let converged_ms = run.converged_ms;
+        (failure, world.now(), converged_ms)
+    }));
+    let (failure, now, converged_ms) = driven.unwrap_or_else(|panic| {
+        let error = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+            (Some(text), _) => text.to_string(),
+            (_, Some(text)) => text.clone(),
+            _ => "a panic".to_string(),
+        };
+        let failure = Failure::at("simulation", Violation::HostFailed { error });
+        (Some(failure), log.last_at(), None)
     });
-    let mut clients = Clients::new(log.clone());
-    let mut judge = Judge::new(&scenario.herd, &scenario.world);
-    let mut run = Run {
-        scenario,
-        parts: Parts {
-            world: &mut world,
-            clients: &mut clients,
-            judge: &mut judge,
-            log: &log,
-            sent: BTreeMap::new(),
-        },
-        cursor: 0,
-        converged_ms: None,
-    };
-    let failure = run.drive().err();
-    let converged_ms = run.converged_ms;
-    report(&log, scenario, options, failure, world.now(), converged_ms)
+    report(&log, scenario, options, failure, now, converged_ms)
 }
 
 fn report(

@@ -19,6 +19,8 @@ struct Kept {
     dropped: usize,
     /// Whether records are let go once handed out.
     lean: bool,
+    /// The time of the latest record.
+    last_at: Duration,
 }
 
 impl Log {
@@ -37,7 +39,14 @@ impl Log {
     }
 
     pub fn push(&self, at: Duration, host: Arc<str>, what: What) {
-        self.lock().records.push(Record { at, host, what });
+        let mut kept = self.lock();
+        kept.last_at = kept.last_at.max(at);
+        kept.records.push(Record { at, host, what });
+    }
+
+    /// The time of the latest record, kept or let go.
+    pub fn last_at(&self) -> Duration {
+        self.lock().last_at
     }
 
     /// A record of the driver's, host `sim`.

@@ -3,6 +3,9 @@
 //! on stores in given groups, the outside view on exchanges as a client
 //! would see them.
 
+// Violations are large by design, as in the library (lib.rs).
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

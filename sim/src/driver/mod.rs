@@ -145,7 +145,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
         let converged_ms = run.converged_ms;
         (failure, world.now(), converged_ms)
     }));
-    let (failure, now, converged_ms) = driven.unwrap_or_else(|panic| {
+    let (mut failure, now, converged_ms) = driven.unwrap_or_else(|panic| {
         let error = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
             (Some(text), _) => text.to_string(),
             (_, Some(text)) => text.clone(),
@@ -154,6 +154,13 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
         let failure = Failure::at("simulation", Violation::HostFailed { error });
         (Some(failure), log.last_at(), None)
     });
+    // Judged last, so that what such tuning does to a run shows first.
+    if let (None, Some(refused)) = (&failure, &scenario.world.refused) {
+        let harm = Harm::TuningAccepted {
+            refused: refused.clone(),
+        };
+        failure = Some(Failure::at("herd", Violation::Harm(harm)));
+    }
     report(&log, scenario, options, failure, now, converged_ms)
 }
 

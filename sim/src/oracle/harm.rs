@@ -12,6 +12,9 @@ pub enum Harm {
     /// The servers refused their tuning at start, and the scenario does
     /// not say they must (`[world] refused`).
     TuningRefused { message: String },
+    /// The servers ran with tuning that the scenario says they must refuse
+    /// (`[world] refused`): a value past what the load check allows.
+    TuningAccepted { refused: String },
     /// A link between two servers that were up, over a network path with
     /// no fault for a while, went down.
     LinkDropped {
@@ -59,6 +62,7 @@ pub enum Harm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HarmKind {
     TuningRefused,
+    TuningAccepted,
     LinkDropped,
     UnaskedDump,
     HotReconnect,
@@ -72,6 +76,7 @@ impl HarmKind {
     pub fn name(self) -> &'static str {
         match self {
             HarmKind::TuningRefused => "tuning refused",
+            HarmKind::TuningAccepted => "tuning accepted that must be refused",
             HarmKind::LinkDropped => "link dropped while healthy",
             HarmKind::UnaskedDump => "catch-up dump nobody asked for",
             HarmKind::HotReconnect => "redialled inside its backoff",
@@ -87,6 +92,7 @@ impl Harm {
     pub fn kind(&self) -> HarmKind {
         match self {
             Harm::TuningRefused { .. } => HarmKind::TuningRefused,
+            Harm::TuningAccepted { .. } => HarmKind::TuningAccepted,
             Harm::LinkDropped { .. } => HarmKind::LinkDropped,
             Harm::UnaskedDump { .. } => HarmKind::UnaskedDump,
             Harm::HotReconnect { .. } => HarmKind::HotReconnect,
@@ -102,6 +108,9 @@ impl fmt::Display for Harm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Harm::TuningRefused { message } => write!(f, "the servers refused their tuning: {message}"),
+            Harm::TuningAccepted { refused } => {
+                write!(f, "the servers ran with tuning they must refuse ({refused})")
+            }
             Harm::LinkDropped {
                 server,
                 neighbour,

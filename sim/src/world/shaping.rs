@@ -131,9 +131,8 @@ impl Shaping {
     /// `written` bytes went out: under a bandwidth limit, the link is busy
     /// for as long as they take.
     pub fn after_write(&mut self, written: usize) {
-        let rate = self.perturb.bandwidth_bytes_per_ms;
-        if rate > 0 {
-            self.write_owed_us += written as u64 * 1_000 / rate;
+        if let Some(us) = (written as u64 * 1_000).checked_div(self.perturb.bandwidth_bytes_per_ms) {
+            self.write_owed_us += us;
             self.write_at = pause(&mut self.write_owed_us);
         }
     }

@@ -124,4 +124,6 @@ catalogue! {
     zero_heartbeat => ZeroHeartbeat at 9 in "regression_zero_heartbeat",
     zero_backoff => ZeroBackoff at 1 in "regression_zero_backoff",
     backoff_reset_on_connect => BackoffResetOnConnect at 3 in "regression_backoff_reset_on_connect",
+    unbounded_idle_timeout => UnboundedIdleTimeout at 6 in "regression_huge_idle_timeout",
+    long_peer_line_drops_link => LongPeerLineDropsLink at 133 in "regression_long_peer_line",
 }

@@ -126,4 +126,8 @@ catalogue! {
     backoff_reset_on_connect => BackoffResetOnConnect at 3 in "regression_backoff_reset_on_connect",
     unbounded_idle_timeout => UnboundedIdleTimeout at 6 in "regression_huge_idle_timeout",
     long_peer_line_drops_link => LongPeerLineDropsLink at 133 in "regression_long_peer_line",
+    hello_unverified => HelloUnverified at 2 in "abusive_hello_wiretap",
+    squatter_trusted => SquatterTrusted at 3 in "abusive_squatter",
+    future_time_accepted => FutureTimeAccepted at 0 in "abusive_far_future_time",
+    key_echo => KeyEcho at 0 in "abusive_key_echo",
 }

@@ -130,4 +130,7 @@ catalogue! {
     squatter_trusted => SquatterTrusted at 3 in "abusive_squatter",
     future_time_accepted => FutureTimeAccepted at 0 in "abusive_far_future_time",
     key_echo => KeyEcho at 0 in "abusive_key_echo",
+    float_range_check => FloatRangeCheck at 27 in "abusive_out_of_range_decimals",
+    uncoalesced_resync => UncoalescedResync at 19 in "abusive_resync_spam",
+    full_refuses_newcomers => FullRefusesNewcomers at 5 in "abusive_idle_hoarders",
 }

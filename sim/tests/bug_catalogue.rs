@@ -133,4 +133,5 @@ catalogue! {
     float_range_check => FloatRangeCheck at 27 in "abusive_out_of_range_decimals",
     uncoalesced_resync => UncoalescedResync at 19 in "abusive_resync_spam",
     full_refuses_newcomers => FullRefusesNewcomers at 5 in "abusive_idle_hoarders",
+    queue_overflow_drops_link => QueueOverflowDropsLink at 52 in "abusive_pipelined_flood",
 }

@@ -134,4 +134,5 @@ catalogue! {
     uncoalesced_resync => UncoalescedResync at 19 in "abusive_resync_spam",
     full_refuses_newcomers => FullRefusesNewcomers at 5 in "abusive_idle_hoarders",
     queue_overflow_drops_link => QueueOverflowDropsLink at 52 in "abusive_pipelined_flood",
+    ack_timer_on_read => AckTimerOnRead at 18 in "caught_ack_timer_on_read",
 }

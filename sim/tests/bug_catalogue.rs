@@ -135,4 +135,5 @@ catalogue! {
     full_refuses_newcomers => FullRefusesNewcomers at 5 in "abusive_idle_hoarders",
     queue_overflow_drops_link => QueueOverflowDropsLink at 52 in "abusive_pipelined_flood",
     ack_timer_on_read => AckTimerOnRead at 18 in "caught_ack_timer_on_read",
+    older_iamat_acked_early => OlderIamatAckedEarly at 128 in "caught_older_iamat_acked_early",
 }

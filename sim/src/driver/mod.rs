@@ -10,6 +10,7 @@ mod converge;
 mod judge;
 mod steps;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +82,8 @@ struct Parts<'r, 'a> {
     clients: &'r mut Clients,
     judge: &'r mut Judge,
     log: &'r Log,
+    /// The `{now}` each client step with an id sent last, by id.
+    sent: BTreeMap<String, String>,
 }
 
 pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
@@ -111,6 +114,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
             clients: &mut clients,
             judge: &mut judge,
             log: &log,
+            sent: BTreeMap::new(),
         },
         cursor: 0,
         converged_ms: None,

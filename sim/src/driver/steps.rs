@@ -11,7 +11,7 @@ use super::{Failure, Parts, CLIENT_TIMEOUT_MS, READ_ARGS};
 use crate::observe::{Fault, Note};
 use crate::oracle::text::{iamat, nanos_text};
 use crate::oracle::Violation;
-use crate::scenario::{decode_hex, Action, PlacesMode};
+use crate::scenario::{decode_hex, placeholders, Action, PlacesMode};
 use crate::world::places::Behaviour;
 
 pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure> {
@@ -104,6 +104,7 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
         timeout_ms,
         read_after_ack,
         crash_after_ack,
+        id,
         ..
     } = action
     else {
@@ -111,7 +112,8 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
     };
     let at = |why: String| Failure::at(place, Violation::BadStep { why });
     let now = nanos_text(parts.world.now_ns());
-    let text = send.replace("{now}", &now);
+    let fill = |text: &str, escape: bool| placeholders::fill(text, &now, &parts.sent, escape);
+    let text = fill(send, false);
     let one = if *hex {
         decode_hex(&text).map_err(at)?
     } else {
@@ -123,9 +125,13 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
     }
     let pattern = expect_match
         .as_ref()
-        .map(|p| regex::Regex::new(&p.replace("{now}", &regex::escape(&now))))
+        .map(|p| regex::Regex::new(&fill(p, true)))
         .transpose()
         .map_err(|e| at(format!("expect_match: {e}")))?;
+    let exact = expect.as_ref().map(|e| fill(e, false));
+    if let Some(id) = id {
+        parts.sent.insert(id.clone(), now.clone());
+    }
     let timeout = Duration::from_millis(timeout_ms.unwrap_or(CLIENT_TIMEOUT_MS));
     let mut job = Job {
         server: server.clone(),
@@ -165,7 +171,7 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
         sent: bytes,
         slot,
         expect: Expect::Step {
-            exact: expect.as_ref().map(|e| e.replace("{now}", &now)),
+            exact,
             pattern,
             status: expect_places.as_ref().and_then(|p| p.status.clone()),
             results: expect_places.as_ref().and_then(|p| p.results),
@@ -265,6 +271,9 @@ fn holds(parts: &mut Parts, action: &Action) -> Result<(), Violation> {
         held: shown.clone(),
     };
     parts.log.note(parts.world.now(), note);
+    let time = time
+        .as_ref()
+        .map(|t| placeholders::fill(t, "", &parts.sent, false));
     let wrong = |want: String| Violation::Holds {
         server: server.clone(),
         client: client.clone(),
@@ -284,7 +293,7 @@ fn holds(parts: &mut Parts, action: &Action) -> Result<(), Violation> {
     for (want, got, what) in [
         (origin, &entry.origin, "origin"),
         (location, &entry.location, "location"),
-        (time, &entry.time, "time"),
+        (&time, &entry.time, "time"),
     ] {
         if let Some(want) = want.as_ref().filter(|w| *w != got) {
             return Err(wrong(format!("{what} {want}")));

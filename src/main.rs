@@ -20,6 +20,9 @@ use herd::places::{self, Backend, ReqwestClient, API_KEY_ENV};
 use herd::server::{self, Secret, ServerEnv, ServerState, SECRET_ENV};
 use rand::TryRngCore;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "herd",

@@ -129,26 +129,15 @@ pub async fn held_by_all(herd: &Herd, servers: &[&str], client: &str, cap: Durat
 
 pub const EVERYONE: [&str; 5] = ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"];
 
-/// Bytes in the herd's log files now.
-fn log_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum()
-}
-
 /// Waits until the herd has stopped logging for a moment (or `cap` has
 /// passed): the work of one phase is over, or has settled into a steady
 /// trickle such as heartbeats.
 pub async fn quiet(dir: &Path, cap: Duration) {
     let start = Instant::now();
-    let mut last = log_size(dir);
+    let mut last = crate::log_lines::dir_bytes(dir);
     while start.elapsed() < cap {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = log_size(dir);
+        let now = crate::log_lines::dir_bytes(dir);
         if now - last < 4096 {
             return;
         }

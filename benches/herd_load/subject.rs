@@ -85,17 +85,6 @@ impl Window for Cpu {
     }
 }
 
-/// Log bytes in `dir` now, every server's files, rotated ones included.
-fn log_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum()
-}
-
 /// Runs every shape against `target`, whose processes are `pids`.
 fn phases(
     target: SocketAddr,
@@ -111,7 +100,7 @@ fn phases(
             Shape::Persistent => settings.clients,
             Shape::Fresh => settings.fresh_clients,
         };
-        let before = logs.map_or(0, log_bytes);
+        let before = logs.map_or(0, log_lines::dir_bytes);
         let mut cpu = Cpu {
             pids: pids.clone(),
             opened: Duration::ZERO,
@@ -129,7 +118,7 @@ fn phases(
         runs.push(Run {
             driven,
             cpu: cpu.used,
-            log_bytes: logs.map_or(0, log_bytes) - before,
+            log_bytes: logs.map_or(0, log_lines::dir_bytes) - before,
         });
     }
     runs

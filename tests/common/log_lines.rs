@@ -269,6 +269,17 @@ fn each_line(dir: &Path, mut each: impl FnMut(&[u8])) {
     }
 }
 
+/// Bytes in `dir`'s log files now, every server's, rotated ones included.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 /// Counts every log file in `dir`.
 pub fn tally(dir: &Path) -> Tally {
     let mut tally = Tally::default();

@@ -67,6 +67,8 @@ fn fault_of(action: &Action) -> Option<Fault> {
         Action::Crash { server, .. } => Fault::Crash { server },
         Action::SilentDeath { server, .. } => Fault::SilentDeath { server },
         Action::Restart { server, .. } => Fault::Restart { server },
+        Action::Pause { server, .. } => Fault::Pause { server },
+        Action::Resume { server, .. } => Fault::Resume { server },
         _ => return None,
     })
 }
@@ -82,6 +84,8 @@ fn injure(parts: &mut Parts, fault: &Fault) {
         Fault::Loss { a, b, rate } => world.loss(a, b, *rate),
         Fault::Crash { server } => world.crash(server),
         Fault::SilentDeath { server } => world.silent_death(server),
+        Fault::Pause { server } => world.pause(server),
+        Fault::Resume { server } => world.resume(server),
         Fault::Restart { server } => {
             world.restart(server);
             parts.judge.inside.restarted(server);
@@ -294,7 +298,7 @@ fn holds(parts: &mut Parts, action: &Action) -> Result<(), Violation> {
 }
 
 /// A spread of valid locations for generated clients.
-fn location_for(i: usize) -> String {
+pub(crate) fn location_for(i: usize) -> String {
     let lat = -80.0 + ((i * 7_919) % 16_000) as f64 / 100.0;
     let lon = -170.0 + ((i * 104_729) % 34_000) as f64 / 100.0;
     format!("{lat:+.6}{lon:+.6}")

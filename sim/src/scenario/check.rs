@@ -71,7 +71,9 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
         }
         Action::Crash { server: s, .. }
         | Action::Restart { server: s, .. }
-        | Action::SilentDeath { server: s, .. } => server(s),
+        | Action::SilentDeath { server: s, .. }
+        | Action::Pause { server: s, .. }
+        | Action::Resume { server: s, .. } => server(s),
         Action::Holds { server: s, .. } => server(s),
         Action::Converged { .. } => Ok(()),
         Action::Places {

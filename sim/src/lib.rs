@@ -6,7 +6,7 @@
 //! files; `driver/` runs one scenario's steps and clients; `observe/`
 //! records and shows what happened; `oracle/` judges it, apart from the
 //! server's code; `explore/` turns seeds into scenarios and shrinks
-//! failures.
+//! failures; `external/` runs the same scenarios against real processes.
 
 // A run stops at its first violation, so carrying one by value costs
 // nothing worth boxing it for.
@@ -14,10 +14,11 @@
 
 pub mod driver;
 pub mod explore;
+pub mod external;
 pub mod observe;
 pub mod oracle;
 pub mod scenario;
 pub mod world;
 
-pub use driver::{run, Failure, Options, Report};
+pub use driver::{run, Caveat, Failure, Options, Report};
 pub use oracle::{FailureKind, Violation, ViolationKind};

@@ -9,9 +9,7 @@ use std::time::Duration;
 use super::clients::Slot;
 use super::Failure;
 use crate::observe::{End, Fault, Log, Note};
-use crate::oracle::client::{
-    check_acks, check_expected, check_read, check_refusal, check_whatsat, expect_ack, Exchange, Expected,
-};
+use crate::oracle::client::{check_exchange, check_expected, check_read, expect_ack, Exchange, Expected};
 use crate::oracle::text::{iamat, lines};
 use crate::oracle::{Entry, Inside, Violation};
 use crate::world::clock::EPOCH_SECS;
@@ -176,9 +174,7 @@ impl Judge {
         for entry in ex.acks() {
             self.inside.told.told(entry);
         }
-        check_acks(&ex, TICK.as_nanos() as i128)?;
-        check_refusal(&ex)?;
-        check_whatsat(&ex)?;
+        check_exchange(&ex, TICK.as_nanos() as i128, 0)?;
         let seen = p.slot.borrow();
         match &p.expect {
             Expect::Ack => {

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use herd::bugs::Bug;
 
+pub(crate) use self::steps::location_for;
+
 use self::clients::Clients;
 use self::converge::Waiting;
 use self::judge::Judge;
@@ -25,10 +27,10 @@ use crate::scenario::{Action, Scenario};
 use crate::world::{ServerSetup, World};
 
 /// How long a client waits for the server to close, unless it says.
-const CLIENT_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const CLIENT_TIMEOUT_MS: u64 = 10_000;
 /// The radius and bound of the WHATSATs that read an update back (after
 /// an ack, and when polling): a small answer, whatever Places says.
-const READ_ARGS: &str = "1 1";
+pub(crate) const READ_ARGS: &str = "1 1";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -65,6 +67,26 @@ pub struct Report {
     /// Every record of the run, heartbeats included: what the trace, the
     /// diagram and the statistics are made of.
     pub records: Vec<Record>,
+    /// Steps a run could not carry out, and checks it could make only in
+    /// part; always empty in simulation (see `external`).
+    pub caveats: Vec<Caveat>,
+}
+
+/// A step left out of a run (`skipped`), or a check made only in part: a
+/// run with a skipped step has not passed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caveat {
+    /// `file:line` of the step, or what the caveat is about.
+    pub place: String,
+    pub what: String,
+    pub skipped: bool,
+}
+
+impl std::fmt::Display for Caveat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if self.skipped { "skipped" } else { "note" };
+        write!(f, "{how} at {}: {}", self.place, self.what)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -136,6 +158,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
         sim_ms: now.as_millis() as u64,
         converged_ms,
         records,
+        caveats: Vec::new(),
     }
 }
 

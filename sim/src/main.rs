@@ -1,7 +1,8 @@
 //! `herd-sim run PATH... [--seed N] [--trace FILE]`: runs scenario files
 //! and says which passed. Exit codes: 0 all passed, 1 a wrong answer or a
 //! broken invariant, 2 no convergence in time, 3 bad usage or a bad
-//! scenario file.
+//! scenario file. With `--external COMMAND`, against real processes
+//! (docs/external.md).
 //!
 //! `herd-sim explore --seeds A..B`: random scenarios from seeds, failing
 //! ones written and shrunk; same exit codes (docs/explorer.md).
@@ -59,6 +60,8 @@ enum Command {
         /// Write every run's propagation statistics to this file (a JSON array).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        #[command(flatten)]
+        external: herd_sim::external::ExternalArgs,
     },
     /// Random scenarios from seeds, checked, and failing ones shrunk to
     /// small scenario files (docs/explorer.md).
@@ -96,12 +99,26 @@ fn main() -> ExitCode {
         svg_window,
         svg_heartbeats,
         json,
+        external,
     } = command
     else {
         unreachable!("explore returned above");
     };
     let scenarios = match load_all(&paths) {
         Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if external.external.is_some() && bug.is_some() {
+        eprintln!(
+            "error: --bug switches a bug on in the simulated servers; it means nothing with --external"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let external = match external.session() {
+        Ok(session) => session,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(EXIT_USAGE);
@@ -121,6 +138,7 @@ fn main() -> ExitCode {
             show_heartbeats: heartbeats,
             bug,
         },
+        external,
     };
     match run_all(&scenarios, &settings) {
         Ok(code) => ExitCode::from(code),
@@ -158,6 +176,8 @@ struct Settings {
     trace_file: Option<PathBuf>,
     see: See,
     options: Options,
+    /// Real processes instead of the simulation.
+    external: Option<herd_sim::external::Session>,
 }
 
 /// Diagrams and statistics files asked for.
@@ -177,18 +197,28 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
     let mut traces = String::new();
     let mut code = 0;
     let mut json = Vec::new();
+    let mut passes: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     let runs = scenarios
         .iter()
         .flat_map(|s| (0..settings.runs).map(move |i| (s, settings.seed.unwrap_or(s.seed).wrapping_add(i))));
     for (scenario, seed) in runs {
         // Wall time is for the reader only; nothing in the run depends on it.
         let wall = std::time::Instant::now();
-        let report = herd_sim::run(scenario, seed, options);
+        let report = match &settings.external {
+            Some(session) => session.run(scenario, seed),
+            None => herd_sim::run(scenario, seed, options),
+        };
         let wall_s = wall.elapsed().as_secs_f64();
         let converged = report
             .converged_ms
             .map_or(String::new(), |ms| format!("  converged in {ms} ms"));
-        let verdict = if report.failure.is_none() { "PASS" } else { "FAIL" };
+        let skipped = report.caveats.iter().any(|c| c.skipped);
+        let verdict = match (&report.failure, skipped) {
+            (Some(_), _) => "FAIL",
+            (None, true) => "SKIP",
+            (None, false) => "PASS",
+        };
+        *passes.entry(scenario.name.as_str()).or_default() += u64::from(verdict == "PASS");
         let stats = stats::of_run(&report.records, &scenario.herd, report.sim_ms);
         println!(
             "{verdict}  {}  seed {seed}  sim {}.{:03}s{converged}  {}  (wall {wall_s:.2}s)",
@@ -197,6 +227,9 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
             report.sim_ms % 1000,
             stats.summary()
         );
+        for caveat in &report.caveats {
+            println!("  {caveat}");
+        }
         if let Some(file) = &settings.see.svg {
             let one_run = scenarios.len() == 1 && settings.runs == 1;
             let path = diagram::file_for(file, &scenario.name, seed, one_run, settings.runs == 1);
@@ -215,25 +248,29 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
             let svg = diagram::of_run(&report.records, &titled, see.svg_window, see.svg_heartbeats);
             std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
         }
-        let pass = report.failure.is_none();
-        json.push(stats::json_entry(
-            &scenario.name,
-            seed,
-            pass,
-            report.sim_ms,
-            &stats,
-        ));
+        let mut entry = stats::json_entry(&scenario.name, seed, verdict == "PASS", report.sim_ms, &stats);
+        if !report.caveats.is_empty() {
+            entry["caveats"] = report.caveats.iter().map(ToString::to_string).collect();
+        }
+        json.push(entry);
         if let Some(failure) = &report.failure {
             let what = match failure.kind() {
                 FailureKind::Safety => "wrong answer or broken invariant",
                 FailureKind::Liveness => "no convergence",
             };
             println!("  {what} at {}: {}", failure.place, failure.message());
-            println!(
-                "  reproduce: cargo run -p herd-sim -- run {} --seed {seed}{}",
-                scenario.path,
-                options.bug.map_or(String::new(), |b| format!(" --bug {b}"))
-            );
+            match &settings.external {
+                Some(session) => println!(
+                    "  reproduce (wall-clock runs vary): cargo run -p herd-sim -- run {}{}",
+                    scenario.path,
+                    session.flags()
+                ),
+                None => println!(
+                    "  reproduce: cargo run -p herd-sim -- run {} --seed {seed}{}",
+                    scenario.path,
+                    options.bug.map_or(String::new(), |b| format!(" --bug {b}"))
+                ),
+            }
             let this = match failure.kind() {
                 FailureKind::Safety => EXIT_SAFETY,
                 FailureKind::Liveness => EXIT_LIVENESS,
@@ -241,6 +278,11 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
             code = if code == 0 { this } else { code.min(this) };
         }
         traces.push_str(&report.trace);
+    }
+    if settings.runs > 1 {
+        for (name, passed) in &passes {
+            println!("pass rate  {name}  {passed}/{}", settings.runs);
+        }
     }
     if let Some(path) = &settings.trace_file {
         std::fs::write(path, traces).with_context(|| format!("cannot write {}", path.display()))?;

@@ -77,6 +77,9 @@ pub fn compute(records: &[Record], flow: &Flow, herd: &HerdConfig, sim_ms: u64) 
         bytes: 0,
     };
     let mut pings = 0u64;
+    // A herd with links whose lines nobody saw (a real herd that bypasses
+    // the link proxies) has a flood cost nobody measured.
+    let unseen = !herd.links.is_empty() && !flow.messages.iter().any(|m| m.wire.is_some());
     for m in flow.messages.iter().filter(|m| m.sent.is_some()) {
         match (m.kind, &m.wire) {
             (Kind::Update, Some(PeerMessage::Update { update, .. })) => {
@@ -93,7 +96,7 @@ pub fn compute(records: &[Record], flow: &Flow, herd: &HerdConfig, sim_ms: u64) 
         }
     }
     let updates: u64 = created.values().sum();
-    let ratio = |msgs: u64, n: u64| (n > 0).then(|| round(msgs as f64 / n as f64, 3));
+    let ratio = |msgs: u64, n: u64| (n > 0 && !unseen).then(|| round(msgs as f64 / n as f64, 3));
     let msgs_per_update_by_origin = created
         .iter()
         .filter_map(|(origin, &n)| {
@@ -175,8 +178,12 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
                 alive.insert(server.clone(), false);
                 continue;
             }
-            What::Driver(Note::Fault(Fault::Restart { server })) => {
+            What::Driver(Note::Fault(Fault::Restart { server } | Fault::Resume { server })) => {
                 alive.insert(server.clone(), true);
+                continue;
+            }
+            What::Driver(Note::Fault(Fault::Pause { server })) => {
+                alive.insert(server.clone(), false);
                 continue;
             }
             What::Server { incarnation, event } => (*incarnation, event),
@@ -242,14 +249,14 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
             return None;
         }
         let rank = ((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
-        Some(latencies[rank - 1].as_secs_f64() * 1000.0)
+        Some(round(latencies[rank - 1].as_secs_f64() * 1000.0, 3))
     };
     let convergence = Convergence {
         updates: latencies.len() as u64,
         unconverged,
         p50_ms: pick(0.5),
         p99_ms: pick(0.99),
-        max_ms: latencies.last().map(|d| d.as_secs_f64() * 1000.0),
+        max_ms: latencies.last().map(|d| round(d.as_secs_f64() * 1000.0, 3)),
     };
     (created, convergence)
 }

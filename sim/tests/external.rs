@@ -278,6 +278,7 @@ fn ctrl_c_stops_every_server() -> Result<(), Failed> {
     while ports.iter().any(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok()) {
         if start.elapsed() > Duration::from_secs(30) {
             let _ = child.kill();
+            let _ = child.wait();
             return Err("the herd never started".into());
         }
         std::thread::sleep(Duration::from_millis(20));

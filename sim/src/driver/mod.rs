@@ -1,21 +1,22 @@
 //! Runs one scenario with one seed: the herd in a simulated `World`, the
 //! timeline's steps applied between ticks (`steps.rs`), clients on client
-//! hosts that live for the whole run (`clients.rs`), every record and every
+//! hosts that live for the whole run (`clients.rs`, each connection's
+//! talking in `talk.rs`, which external mode shares), every record and every
 //! finished exchange judged as it comes (`judge.rs`), `converged` steps
 //! waited for (`converge.rs`). The result is a `Report`: the trace, the
 //! records, and the first failure.
 
 mod clients;
 mod converge;
-mod judge;
+pub(crate) mod judge;
+pub(crate) mod prepare;
 mod steps;
+pub(crate) mod talk;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use herd::bugs::Bug;
-
-pub(crate) use self::steps::location_for;
 
 use self::clients::Clients;
 use self::converge::Waiting;
@@ -40,7 +41,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn at(place: &str, violation: Violation) -> Self {
+    pub(crate) fn at(place: &str, violation: Violation) -> Self {
         Self {
             place: place.to_string(),
             violation,
@@ -190,8 +191,8 @@ impl Run<'_, '_> {
                 self.observe()?;
             }
             self.observe()?;
-            self.parts.judge.acks(self.parts.world, self.parts.log)?;
-            self.parts.judge.finished(self.parts.world)?;
+            self.parts.judge.acks(&mut *self.parts.world, self.parts.log)?;
+            self.parts.judge.finished(&mut *self.parts.world)?;
             if let Some(w) = &mut waiting {
                 if let Some(took) = w.check(&mut self.parts)? {
                     let clients = self.parts.judge.inside.told.clients();

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub struct RealClock {
     start: Instant,
+    start_posix_ns: i128,
 }
 
 impl RealClock {
@@ -16,7 +17,13 @@ impl RealClock {
     pub fn start() -> Self {
         Self {
             start: Instant::now(),
+            start_posix_ns: Self::posix_ns(),
         }
+    }
+
+    /// The time since time zero at a POSIX instant (zero before it).
+    pub fn since_start(&self, posix_ns: i128) -> Duration {
+        Duration::from_nanos(u64::try_from(posix_ns - self.start_posix_ns).unwrap_or(0))
     }
 
     pub fn elapsed(&self) -> Duration {

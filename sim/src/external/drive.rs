@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use super::judge::Judge;
 use super::stage::Stage;
 use super::steps::{self, Parts};
 use super::watch::{Answers, Tick};
+use crate::driver::judge::{Herd, Judge};
 use crate::driver::{Failure, CLIENT_TIMEOUT_MS};
 use crate::observe::Note;
 use crate::oracle::client::check_polls;
@@ -84,16 +84,17 @@ impl<'r> Run<'r> {
                 self.observe()?;
             }
             self.observe()?;
-            self.judge.acks(self.stage)?;
-            self.judge.finished(self.stage)?;
+            let recording = self.stage.recording.clone();
+            self.judge.acks(&mut *self.stage, recording.log())?;
+            self.judge.finished(&mut *self.stage)?;
             if now >= exit_checked + EXIT_CHECK {
                 exit_checked = now;
                 if let Some(error) = self.stage.died() {
-                    return Err(at("invariant", Violation::HostFailed { error }));
+                    return Err(Failure::at("invariant", Violation::HostFailed { error }));
                 }
             }
             let up = self.stage.up();
-            self.judge.watcher.tick(Tick {
+            self.stage.watcher.tick(Tick {
                 now,
                 up: &up,
                 recording: &self.stage.recording,
@@ -120,7 +121,7 @@ impl<'r> Run<'r> {
             // Every client gives up by itself; this only guards the loop.
             if done && now_ms >= self.scenario.end_ms + CLIENT_TIMEOUT_MS * 2 {
                 let count = self.judge.waiting();
-                return Err(at("simulation", Violation::NoReply { count }));
+                return Err(Failure::at("simulation", Violation::NoReply { count }));
             }
             let wake = match steps.get(next) {
                 Some(step) if waiting.is_none() => Duration::from_millis(step.at_ms).min(now + LOOP),
@@ -141,7 +142,7 @@ impl<'r> Run<'r> {
         });
         result
             .and_then(|()| judge.inside.places_requests(self.stage.places.take_radii()))
-            .map_err(|v| at("invariant", v))
+            .map_err(|v| Failure::at("invariant", v))
     }
 
     /// A `converged` step: once no IAMAT to a running server is waiting
@@ -153,7 +154,7 @@ impl<'r> Run<'r> {
         let took_ms = self.stage.now().saturating_sub(w.started).as_millis() as u64;
         let late = took_ms >= w.within_ms;
         if w.polling {
-            let Some(answers) = self.judge.watcher.round_done() else {
+            let Some(answers) = self.stage.watcher.round_done() else {
                 return Ok(None);
             };
             w.polling = false;
@@ -168,16 +169,14 @@ impl<'r> Run<'r> {
                 w.why = Some(Unconverged::Unanswered(unanswered));
             } else {
                 let servers: Vec<String> = self.stage.links.up_servers();
-                let clients: Vec<String> = self.judge.clients.iter().cloned().collect();
-                self.judge
-                    .watcher
-                    .start_round(&servers, &clients, self.stage.now());
+                let now = self.stage.now();
+                self.stage.watcher.start_round(&servers, now);
                 w.polling = true;
                 return Ok(None);
             }
         }
         match (late, w.why.take()) {
-            (true, Some(why)) => Err(at(
+            (true, Some(why)) => Err(Failure::at(
                 &w.place,
                 Violation::NotConverged {
                     within_ms: w.within_ms,
@@ -194,15 +193,8 @@ impl<'r> Run<'r> {
     fn polled(&mut self, w: &Waiting, answers: &Answers, took_ms: u64) -> Result<Option<u64>, Failure> {
         if w.poll {
             self.stage.recording.note(Note::Polling { asks: answers.len() });
-            check_polls(self.judge.inside.told.newest(), answers).map_err(|v| at(&w.place, v))?;
+            check_polls(self.judge.inside.told.newest(), answers).map_err(|v| Failure::at(&w.place, v))?;
         }
         Ok(Some(took_ms))
-    }
-}
-
-fn at(place: &str, violation: Violation) -> Failure {
-    Failure {
-        place: place.to_string(),
-        violation,
     }
 }

@@ -8,10 +8,11 @@
 //! routes every link through proxies of ours (`layout`, `proxy`), a Places
 //! stand-in (`places`), and a start-up that waits until the herd is ready
 //! and finds out whether its links use the proxies (`start`). Then the
-//! scenario runs on the wall clock (`drive`, `steps`): real clients
-//! (`clients`), faults as signals and proxy settings (`stage`), what each
-//! server holds read by polls (`watch`), everything judged by the
-//! simulator's own checks (`judge`). What clients, proxies and polls see
+//! scenario runs on the wall clock (`drive`, `steps`): the simulator's own
+//! clients over real sockets (`clients`), faults as signals and proxy
+//! settings (`stage`), what each server holds read by polls (`watch`),
+//! everything judged by the simulator's own judge and checks
+//! (`driver::judge`, `oracle`). What clients, proxies and polls see
 //! becomes the simulator's typed records (`recording`, `wire`), so traces,
 //! diagrams and statistics work unchanged.
 
@@ -19,7 +20,6 @@ mod clients;
 mod clock;
 mod command;
 mod drive;
-mod judge;
 mod layout;
 mod places;
 mod procs;
@@ -40,8 +40,8 @@ use herd::config::HerdConfig;
 
 use self::clock::RealClock;
 use self::drive::Run;
-use self::judge::Judge;
 use self::start::{start, Setup};
+use crate::driver::judge::{Herd, Judge};
 use crate::driver::{Caveat, Failure, Report};
 use crate::observe::trace::{self, TraceOptions};
 use crate::observe::Note;
@@ -262,9 +262,8 @@ fn skipped(scenario: &Scenario, why: String) -> Report {
 
 /// A herd that could not be started or run.
 fn failed(place: &str, error: String) -> Report {
-    let failure = Failure {
-        place: place.to_string(),
-        violation: Violation::HostFailed { error },
-    };
-    empty(Some(failure), Vec::new())
+    empty(
+        Some(Failure::at(place, Violation::HostFailed { error })),
+        Vec::new(),
+    )
 }

@@ -8,19 +8,28 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use herd::config::HerdConfig;
+use herd::config::{HerdConfig, Tuning};
 
+use super::clients::RealTransport;
 use super::clock::RealClock;
 use super::layout::Layout;
 use super::places::StandIn;
 use super::procs::Procs;
 use super::proxy::Wires;
 use super::recording::Recording;
+use super::watch::Watcher;
+use crate::driver::judge::Herd;
 use crate::observe::{Fault, Note};
+use crate::oracle::Entry;
 use crate::world::links::Links;
 
 /// How long a (re)started server may take to accept connections.
 pub const START_PATIENCE: Duration = Duration::from_secs(15);
+
+/// How far a server's receive time (skew + client time) may lie outside
+/// the client's own start and end: the server reads the same clock, so
+/// only its arithmetic can be off, and a coarse clock.
+pub const SKEW_TOLERANCE_NS: i128 = 1_000_000;
 
 pub struct Stage {
     pub layout: Layout,
@@ -33,15 +42,86 @@ pub struct Stage {
     /// Traffic reached the link proxies while the herd started: link
     /// faults can act on this herd.
     pub proxied: bool,
+    pub watcher: Watcher,
+    transport: RealTransport,
+}
+
+impl Herd for Stage {
+    fn links(&self) -> &Links {
+        &self.links
+    }
+
+    fn tuning(&self) -> &Tuning {
+        &self.layout.herd.tuning
+    }
+
+    fn now(&self) -> Duration {
+        self.clock.elapsed()
+    }
+
+    fn since_start(&self, posix_ns: i128) -> Duration {
+        self.clock.since_start(posix_ns)
+    }
+
+    fn skew_window(&self) -> (i128, i128) {
+        (1, SKEW_TOLERANCE_NS)
+    }
+
+    fn silent_death(&mut self, server: &str) {
+        self.stop(Fault::SilentDeath {
+            server: server.to_string(),
+        });
+    }
+
+    fn places_answered(&self, from_ns: i128, to_ns: i128) -> bool {
+        self.places.asked_between(from_ns, to_ns)
+    }
+
+    /// Polls every running server until it shows the update.
+    fn told(&mut self, entry: &Entry) {
+        let (servers, now) = (self.links.up_servers(), self.clock.elapsed());
+        self.watcher.track(entry, &servers, now);
+    }
 }
 
 impl Stage {
+    /// `layout`'s herd with what runs it; nothing started yet.
+    pub fn new(layout: Layout, procs: Procs, wires: Rc<Wires>, places: StandIn, latency_ms: u64) -> Self {
+        let hosts = layout
+            .herd
+            .servers
+            .iter()
+            .map(|s| (s.name.clone(), s.host.clone()));
+        let recording = wires.recording();
+        Self {
+            links: Links::new(&layout.herd, latency_ms),
+            transport: RealTransport {
+                hosts: Rc::new(hosts.collect()),
+                recording: recording.clone(),
+            },
+            layout,
+            procs,
+            wires,
+            places,
+            recording,
+            clock: RealClock::start(),
+            proxied: false,
+            watcher: Watcher::default(),
+        }
+    }
+
     pub fn herd(&self) -> &HerdConfig {
         &self.layout.herd
     }
 
-    pub fn now(&self) -> Duration {
-        self.clock.elapsed()
+    /// How scenario clients reach the servers.
+    pub fn transport(&self) -> RealTransport {
+        self.transport.clone()
+    }
+
+    /// `server`'s real client port.
+    pub fn port(&self, server: &str) -> u16 {
+        self.layout.herd.server(server).map_or(0, |s| s.port)
     }
 
     pub fn addr(&self, server: &str) -> SocketAddr {

@@ -24,7 +24,6 @@ use super::stage::{Stage, START_PATIENCE};
 use crate::driver::Caveat;
 use crate::oracle::text::nanos_text;
 use crate::scenario::Network;
-use crate::world::links::Links;
 use herd::config::HerdConfig;
 
 /// How long the markers may take to reach every server.
@@ -61,11 +60,7 @@ pub async fn start(setup: Setup<'_>) -> Result<(Stage, Ready), String> {
     }
     let link_ports = pick_link_ports(&herd)?;
     let recording = Rc::new(Recording::default());
-    let wires = Rc::new(Wires::new(
-        setup.network.latency_ms,
-        setup.seed,
-        recording.clone(),
-    ));
+    let wires = Rc::new(Wires::new(setup.network.latency_ms, setup.seed, recording));
     let mut layout = Layout {
         herd: herd.clone(),
         link_ports,
@@ -106,16 +101,7 @@ pub async fn start(setup: Setup<'_>) -> Result<(Stage, Ready), String> {
         commands.insert(s.name.clone(), fill(setup.template, &values));
     }
     let procs = Procs::new(setup.dir, commands, places.url());
-    let mut stage = Stage {
-        links: Links::new(&herd, setup.network.latency_ms[1]),
-        layout,
-        procs,
-        wires,
-        places,
-        recording,
-        clock: RealClock::start(),
-        proxied: false,
-    };
+    let mut stage = Stage::new(layout, procs, wires, places, setup.network.latency_ms[1]);
     for s in &herd.servers {
         stage.recording.started(&s.name);
         stage

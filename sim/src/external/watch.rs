@@ -15,7 +15,7 @@
 //! so answers are seen in the order the server gave them.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,8 +24,9 @@ use herd::protocol::{ClientTime, Location, Skew, Update};
 
 use super::clients::ask;
 use super::recording::Recording;
+use crate::driver::READ_ARGS;
 use crate::observe::{End, ServerEvent, Source};
-use crate::oracle::text::lines;
+use crate::oracle::text::{iamat, lines};
 use crate::oracle::{Entry, Inside};
 
 /// Polls in flight at once, over every server.
@@ -73,6 +74,8 @@ pub struct Watcher {
     pairs: BTreeMap<(String, String), Pair>,
     in_flight: usize,
     round: Option<Round>,
+    /// Every client ID an IAMAT was sent for: what a round asks about.
+    clients: BTreeSet<String>,
 }
 
 /// What a tick needs from the run.
@@ -100,10 +103,16 @@ impl Watcher {
         }
     }
 
-    /// Asks every running server about every one of `clients` once more.
-    pub fn start_round(&mut self, servers: &[String], clients: &[String], now: Duration) {
+    /// A client is about to send `bytes`.
+    pub fn sending(&mut self, bytes: &[u8]) {
+        self.clients
+            .extend(lines(bytes).filter_map(iamat).map(|i| i.client));
+    }
+
+    /// Asks every running server about every client sent once more.
+    pub fn start_round(&mut self, servers: &[String], now: Duration) {
         for server in servers {
-            for client in clients {
+            for client in &self.clients {
                 self.pairs
                     .entry((server.clone(), client.clone()))
                     .or_default()
@@ -181,7 +190,7 @@ impl Watcher {
             if pair.poll.is_some() || !due || self.in_flight >= MAX_IN_FLIGHT {
                 continue;
             }
-            let ask_line = format!("WHATSAT {client} 1 1\n");
+            let ask_line = format!("WHATSAT {client} {READ_ARGS}\n");
             t.inside.sending(server, ask_line.as_bytes());
             let answer = Answer::default();
             let slot = answer.clone();

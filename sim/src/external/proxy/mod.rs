@@ -75,6 +75,11 @@ impl Wires {
         }
     }
 
+    /// Where the proxies' records go.
+    pub fn recording(&self) -> Rc<Recording> {
+        self.recording.clone()
+    }
+
     /// Connections the proxies have accepted: none means the herd does not
     /// dial the addresses in its config.
     pub fn accepted(&self) -> u64 {

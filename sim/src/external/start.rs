@@ -21,13 +21,18 @@ use super::procs::Procs;
 use super::proxy::{serve, Wires};
 use super::recording::Recording;
 use super::stage::{Stage, START_PATIENCE};
-use crate::driver::Caveat;
+use crate::driver::{Caveat, READ_ARGS};
 use crate::oracle::text::nanos_text;
 use crate::scenario::Network;
 use herd::config::HerdConfig;
 
 /// How long the markers may take to reach every server.
 const READY_PATIENCE: Duration = Duration::from_secs(5);
+/// How long the markers may make no progress at all: longer than our
+/// herd's longest wait before it redials a link (`backoff_max_ms`, 2 s in
+/// the scenarios' timings), shorter than `READY_PATIENCE`, so that a herd
+/// that never spreads them does not cost the whole wait.
+const READY_STALL: Duration = Duration::from_millis(2500);
 const MARKER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What one run starts from.
@@ -118,7 +123,8 @@ pub async fn start(setup: Setup<'_>) -> Result<(Stage, Ready), String> {
 }
 
 /// Sends a marker IAMAT to every server and waits until every server
-/// shows every marker; a note if they did not within `READY_PATIENCE`.
+/// shows every marker; a note if they did not within `READY_PATIENCE`
+/// (or stopped spreading for `READY_STALL`).
 async fn markers(stage: &Stage) -> Result<Ready, String> {
     let up = stage.up();
     let mut marks = Vec::new();
@@ -144,14 +150,24 @@ async fn markers(stage: &Stage) -> Result<Ready, String> {
         .iter()
         .flat_map(|(s, _)| marks.iter().map(move |m| (s.clone(), m.clone())))
         .collect();
-    while !missing.is_empty() && tokio::time::Instant::now() < deadline {
+    let mut progress = tokio::time::Instant::now();
+    while !missing.is_empty() && progress.elapsed() < READY_STALL && tokio::time::Instant::now() < deadline {
+        let before = missing.len();
         let mut still = Vec::new();
         for (server, mark) in missing {
             let addr = stage.addr(&server);
-            let reply = ask(addr, format!("WHATSAT {mark} 1 1\n").as_bytes(), MARKER_TIMEOUT).await;
+            let reply = ask(
+                addr,
+                format!("WHATSAT {mark} {READ_ARGS}\n").as_bytes(),
+                MARKER_TIMEOUT,
+            )
+            .await;
             if !reply.is_ok_and(|r| r.starts_with(b"AT ")) {
                 still.push((server, mark));
             }
+        }
+        if still.len() < before {
+            progress = tokio::time::Instant::now();
         }
         missing = still;
         if !missing.is_empty() {

@@ -86,7 +86,10 @@ fn herd_file(dir: &Path, tuning: &herd::config::Tuning) -> PathBuf {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf();
     let herd = root.join("target/release/herd");
     if !herd.exists() {
         eprintln!("{} is not built: cargo build --release -p herd", herd.display());
@@ -98,13 +101,22 @@ fn main() {
     std::env::set_current_dir(&dir).expect("work in the scratch folder");
     let scenario = scenario::parse(&scenario_text(), "overhead.toml", "overhead").expect("a valid scenario");
     let file = herd_file(&dir, &scenario.herd.tuning);
-    let command = |config: &str| format!("{} serve {{name}} --config {config} --places fake", herd.display());
+    let command = |config: &str| {
+        format!(
+            "{} serve {{name}} --config {config} --places fake",
+            herd.display()
+        )
+    };
     let proxied = command("{config}");
     let direct = command(&file.display().to_string());
     let mut trips = [Vec::new(), Vec::new()];
     for (round, mode) in [0, 1, 1, 0].into_iter().enumerate() {
         let args = ExternalArgs {
-            external: Some(if mode == 0 { proxied.clone() } else { direct.clone() }),
+            external: Some(if mode == 0 {
+                proxied.clone()
+            } else {
+                direct.clone()
+            }),
             herd: Some(file.clone()),
         };
         let session = args.session().expect("a session").expect("external mode");
@@ -121,7 +133,10 @@ fn main() {
     println!("IAMAT round trips, ack = \"herd\", {} per mode:", through.len());
     println!("| links | p50 | p90 | p99 |");
     println!("|---|---|---|---|");
-    for (name, t) in [("straight to the neighbours", &straight), ("through the proxies", &through)] {
+    for (name, t) in [
+        ("straight to the neighbours", &straight),
+        ("through the proxies", &through),
+    ] {
         let [p50, p90, p99] = [0.5, 0.9, 0.99].map(|q| pick(t, q));
         println!("| {name} | {p50:?} | {p90:?} | {p99:?} |");
     }

@@ -76,6 +76,9 @@ pub struct Watcher {
     round: Option<Round>,
     /// Every client ID an IAMAT was sent for: what a round asks about.
     clients: BTreeSet<String>,
+    /// The pairs with something to do (a poll to make, or one to read):
+    /// the loop looks at these only, every millisecond.
+    active: BTreeSet<(String, String)>,
 }
 
 /// What a tick needs from the run.
@@ -100,6 +103,7 @@ impl Watcher {
             }
             pair.next_at = now;
             pair.interval = FIRST_INTERVAL;
+            self.active.insert((server.clone(), entry.client.clone()));
         }
     }
 
@@ -113,10 +117,9 @@ impl Watcher {
     pub fn start_round(&mut self, servers: &[String], now: Duration) {
         for server in servers {
             for client in &self.clients {
-                self.pairs
-                    .entry((server.clone(), client.clone()))
-                    .or_default()
-                    .in_round = true;
+                let key = (server.clone(), client.clone());
+                self.pairs.entry(key.clone()).or_default().in_round = true;
+                self.active.insert(key);
             }
         }
         self.round = Some(Round {
@@ -127,7 +130,7 @@ impl Watcher {
 
     /// The round's answers, once every pair has answered.
     pub fn round_done(&mut self) -> Option<Answers> {
-        if self.round.is_none() || self.pairs.values().any(|p| p.in_round) {
+        if self.round.is_none() || self.active.iter().any(|k| self.pairs[k].in_round) {
             return None;
         }
         self.round.take().map(|r| r.answers)
@@ -145,10 +148,18 @@ impl Watcher {
     pub fn tick(&mut self, t: Tick) {
         self.collect(&t);
         self.launch(t);
+        let pairs = &self.pairs;
+        self.active.retain(|k| {
+            let p = &pairs[k];
+            p.want.is_some() || p.in_round || p.poll.is_some()
+        });
     }
 
     fn collect(&mut self, t: &Tick) {
-        for ((server, client), pair) in self.pairs.iter_mut() {
+        for key @ (server, client) in &self.active {
+            let Some(pair) = self.pairs.get_mut(key) else {
+                continue;
+            };
             let Some(answer) = pair.poll.as_ref().and_then(|p| p.answer.borrow_mut().take()) else {
                 continue;
             };
@@ -180,7 +191,10 @@ impl Watcher {
     }
 
     fn launch(&mut self, t: Tick) {
-        for ((server, client), pair) in self.pairs.iter_mut() {
+        for key @ (server, client) in &self.active {
+            let Some(pair) = self.pairs.get_mut(key) else {
+                continue;
+            };
             let Some((_, addr)) = t.up.iter().find(|(s, _)| s == server) else {
                 // A server that is down answers nothing: the round goes on without it.
                 pair.in_round = false;

@@ -228,6 +228,7 @@ impl<'a> World<'a> {
 
     /// The server's process dies; its sockets close, in a fixed order.
     pub fn crash(&mut self, server: &str) {
+        self.unpause(server);
         self.tear_down(server);
         self.sim.crash(server);
         self.links.down(server);
@@ -275,17 +276,25 @@ impl<'a> World<'a> {
 
     /// A paused server goes on with its store: what waited is delivered.
     pub fn resume(&mut self, server: &str) {
+        if self.unpause(server) {
+            self.links.started(server, self.now());
+        }
+    }
+
+    /// Releases what a pause holds; false if the server was not paused.
+    fn unpause(&mut self, server: &str) -> bool {
         let Some(held) = self.paused.remove(server) else {
-            return;
+            return false;
         };
         for other in &held {
             self.sim.release(server, other.as_str());
         }
-        self.links.started(server, self.now());
+        true
     }
 
     /// Starts the server again with an empty store (restarting it if it runs).
     pub fn restart(&mut self, server: &str) {
+        self.unpause(server);
         self.tear_down(server);
         self.sim.bounce(server);
         self.links.started(server, self.now());

@@ -42,6 +42,11 @@ const READ_BYTES: usize = 16 * 1024;
 const MAX_LINE_BYTES: usize = 64 * 1024;
 /// How often a held direction looks whether it was released.
 const HOLD_POLL: Duration = Duration::from_millis(2);
+/// Connections one proxy carries at once; past it a newcomer is closed at
+/// once, as a refused connection. A herd that opens one connection per
+/// message and leaves those a partition killed open reaches it only after
+/// long partitions.
+const MAX_CONNECTIONS: usize = 1024;
 
 /// What the scenario has done to the bytes from one server to another.
 #[derive(Debug, Clone, Copy, Default)]
@@ -163,11 +168,19 @@ struct Direction {
 /// as the run lasts.
 pub async fn serve(listener: TcpListener, from: String, to: String, target: SocketAddr, wires: Rc<Wires>) {
     let mut conns = 0u64;
+    let live = Rc::new(Cell::new(0usize));
     while let Ok((inbound, _)) = listener.accept().await {
         wires.accepted.set(wires.accepted.get() + 1);
+        if live.get() >= MAX_CONNECTIONS {
+            continue;
+        }
         conns += 1;
-        let ends = (from.clone(), to.clone());
-        tokio::task::spawn_local(carry(inbound, ends, conns, target, wires.clone()));
+        live.set(live.get() + 1);
+        let (ends, wires, live) = ((from.clone(), to.clone()), wires.clone(), live.clone());
+        tokio::task::spawn_local(async move {
+            carry(inbound, ends, conns, target, wires).await;
+            live.set(live.get() - 1);
+        });
     }
 }
 
@@ -270,9 +283,12 @@ async fn deliver(
             let _ = dst.shutdown().await;
             return None;
         };
-        // Later bytes never overtake earlier ones.
+        // Later bytes never overtake earlier ones. A timer would cost a
+        // tick of tokio's clock (1 ms) even when nothing is to wait for.
         last = last.max(at);
-        tokio::time::sleep_until(last).await;
+        if last > Instant::now() {
+            tokio::time::sleep_until(last).await;
+        }
         while wires.faults(&dir.from, &dir.to).held {
             tokio::time::sleep(HOLD_POLL).await;
         }

@@ -205,7 +205,7 @@ fn run_all(scenarios: &[Scenario], settings: &Settings) -> Result<u8> {
         // Wall time is for the reader only; nothing in the run depends on it.
         let wall = std::time::Instant::now();
         let report = match &settings.external {
-            Some(session) => session.run(scenario, seed),
+            Some(session) => session.run(scenario, seed, options),
             None => herd_sim::run(scenario, seed, options),
         };
         let wall_s = wall.elapsed().as_secs_f64();

@@ -42,7 +42,7 @@ use self::clock::RealClock;
 use self::drive::Run;
 use self::start::{start, Setup};
 use crate::driver::judge::{Herd, Judge};
-use crate::driver::{Caveat, Failure, Report};
+use crate::driver::{Caveat, Failure, Options, Report};
 use crate::observe::trace::{self, TraceOptions};
 use crate::observe::Note;
 use crate::oracle::Violation;
@@ -79,7 +79,10 @@ impl ExternalArgs {
             Some(file) => HerdConfig::from_file(file)?,
             None => HerdConfig::default_herd(),
         };
-        let out = PathBuf::from(OUT_DIR);
+        // Absolute, so that a command that changes folder still finds its config.
+        let out = std::env::current_dir()
+            .context("cannot tell the current folder")?
+            .join(OUT_DIR);
         std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
         println!(
             "external: each server runs `{template}`; configs and output in {}/",
@@ -130,7 +133,7 @@ impl Session {
     /// One run of `scenario` against a freshly started herd; `seed` drives
     /// the proxies' random latencies and losses. Every process started is
     /// stopped before this returns, on Ctrl-C and SIGTERM too.
-    pub fn run(&self, scenario: &Scenario, seed: u64) -> Report {
+    pub fn run(&self, scenario: &Scenario, seed: u64, options: Options) -> Report {
         if let Err(why) = layout::fits(&self.herd, scenario) {
             return skipped(scenario, why);
         }
@@ -145,7 +148,7 @@ impl Session {
         let local = tokio::task::LocalSet::new();
         local.block_on(&runtime, async {
             tokio::select! {
-                report = self.run_here(scenario, seed, &dir) => report,
+                report = self.run_here(scenario, seed, &dir, options) => report,
                 () = interrupted() => {
                     procs::kill_registered();
                     eprintln!("interrupted: every server process was killed; output in {}", dir.display());
@@ -155,7 +158,7 @@ impl Session {
         })
     }
 
-    async fn run_here(&self, scenario: &Scenario, seed: u64, dir: &Path) -> Report {
+    async fn run_here(&self, scenario: &Scenario, seed: u64, dir: &Path, options: Options) -> Report {
         let setup = Setup {
             herd: layout::with_tuning(&self.herd, &scenario.herd.tuning),
             template: &self.template,
@@ -200,7 +203,7 @@ impl Session {
             trace: trace::render(
                 &records,
                 TraceOptions {
-                    heartbeats: false,
+                    heartbeats: options.show_heartbeats,
                     messages: scenario.trace_messages,
                 },
             ),

@@ -12,6 +12,8 @@
 //! Without binaries it measures this build. Each server runs in a process
 //! group of its own, killed when a run ends, fails, or is interrupted.
 
+#[path = "../tests/common/log_lines.rs"]
+mod log_lines;
 #[path = "../tests/common/process.rs"]
 mod process;
 
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use herd::config::HerdConfig;
-use process::{connect, free_ports, herd_at, scratch, Running, PATIENCE};
+use process::{ProcessHerd, PATIENCE};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -87,45 +89,13 @@ struct Outcome {
 
 /// One binary, one run: start the herd, load it, stop it, weigh its logs.
 fn run(binary: &Path, settings: &Settings, rt: &tokio::runtime::Runtime) -> Outcome {
-    let dir = scratch("herd-load");
-    let logs = dir.join("logs");
-    let mut herd = HerdConfig::default_herd();
-    for (server, port) in herd.servers.iter_mut().zip(free_ports(5)) {
-        server.port = port;
-    }
-    let config = dir.join("herd.toml");
-    std::fs::write(&config, herd.to_toml().expect("a herd writes as TOML")).expect("write config");
-    let mut servers: Vec<Running> = herd
-        .servers
-        .iter()
-        .map(|server| {
-            let mut command = herd_at(binary);
-            command
-                .args(["serve", &server.name, "--places", "fake", "--config"])
-                .arg(&config)
-                .arg("--log-dir")
-                .arg(&logs);
-            Running::spawn(command)
-        })
-        .collect();
-    for server in &herd.servers {
-        drop(connect(server.port));
-    }
-    let target = SocketAddr::from(([127, 0, 0, 1], herd.servers[0].port));
+    let mut herd = ProcessHerd::start(binary, &HerdConfig::default_herd(), "", |_| None);
+    let target = SocketAddr::from(([127, 0, 0, 1], herd.port("Goloman")));
     let mut outcome = rt.block_on(load(target, settings));
-    for server in &servers {
-        server.signal("TERM");
-    }
-    for server in &mut servers {
-        let status = server.wait(PATIENCE);
-        assert!(status.success(), "exited {status:?}: {}", server.stderr());
-    }
-    for file in std::fs::read_dir(&logs).expect("log dir").filter_map(|e| e.ok()) {
-        let text = std::fs::read(file.path()).expect("log file");
-        outcome.log_bytes += text.len() as u64;
-        outcome.log_lines += text.iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    herd.stop();
+    let logs = log_lines::tally(&herd.logs());
+    outcome.log_bytes = logs.bytes;
+    outcome.log_lines = logs.lines;
     outcome
 }
 

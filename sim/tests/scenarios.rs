@@ -1,6 +1,6 @@
 //! Every file in scenarios/ and scenarios/conformance/ (the suite that
-//! grades real herds, docs/external.md) is a test case of its own: it must pass with
-//! its default seed (its own `expect`, `holds` and `converged` steps and the
+//! grades real herds, docs/external.md) is a test case of its own: it must
+//! pass with its default seed (its own `expect`, `holds` and `converged` steps and the
 //! simulator's checks do the judging) and give a byte-identical trace when
 //! run twice. A new scenario file is a new test. The few scenarios whose
 //! interleaving is the point also match a snapshot of their whole trace in
@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use herd_sim::scenario;
+use herd_sim::{cli, scenario};
 use herd_sim::{run, FailureKind, Options};
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -73,15 +73,9 @@ fn check(path: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
-/// The scenario files in `dir`, sorted.
+/// The scenario files in `dir`, as `herd-sim run dir` finds them.
 fn scenario_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    cli::scenario_files(&[dir.to_path_buf()]).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn main() {

@@ -2,6 +2,7 @@
 //! reconciliation and heartbeat traffic, on runs whose figures are known.
 
 use herd_sim::observe::stats::{self, Stats};
+use herd_sim::report::Outcome;
 use herd_sim::scenario::{self, Scenario};
 use herd_sim::{run, Options};
 
@@ -40,7 +41,7 @@ fn plain_flooding_costs_eight_messages_per_update() {
     assert_eq!(stats.convergence.updates, 5);
     assert_eq!(stats.convergence.unconverged, 0);
     let max = stats.convergence.max_ms.expect("a latency");
-    assert!(max > 0.0 && max <= 20.0, "max {max} ms");
+    assert!(max > 0 && max <= 20, "max {max} ms");
     assert!(stats.convergence.p50_ms <= stats.convergence.p99_ms);
     assert_eq!(stats.reconciliation.lines, 0, "no outage, nothing to catch up");
 }
@@ -74,7 +75,7 @@ fn reconciliation_after_a_heal_is_counted() {
     );
     assert_eq!(stats.convergence.unconverged, 0);
     // Convergence waited for the heal at 4 s; the updates were made at 0.5 s.
-    assert!(stats.convergence.max_ms.expect("a latency") > 3000.0);
+    assert!(stats.convergence.max_ms.expect("a latency") > 3000);
 }
 
 #[test]
@@ -98,12 +99,16 @@ fn json_entry_has_the_documented_keys() {
     let scenario = five_updates("plain");
     let report = run(&scenario, scenario.seed, Options::default());
     let stats = stats::of_run(&report.records, &scenario.herd, report.sim_ms);
-    let json = stats::json_entry(&scenario.name, scenario.seed, true, report.sim_ms, &stats);
+    let json = Outcome::of(&scenario, scenario.seed, &report, 0.0).json("herd-sim run x");
     for key in [
+        "command",
         "scenario",
+        "path",
         "seed",
         "pass",
         "sim_ms",
+        "convergence_wait_ms",
+        "failure",
         "flooding",
         "updates",
         "update_messages",
@@ -116,11 +121,21 @@ fn json_entry_has_the_documented_keys() {
         assert!(json.get(key).is_some(), "no {key} in {json}");
     }
     assert_eq!(json["msgs_per_update"], 8.0);
+    assert_eq!(json["failure"], serde_json::Value::Null);
     for key in ["p50_ms", "p99_ms", "max_ms", "updates", "unconverged"] {
         assert!(json["convergence"].get(key).is_some(), "no convergence.{key}");
     }
+    // Whole milliseconds, never 1261.0000000000002.
+    assert!(json["convergence"]["p99_ms"].is_u64(), "{}", json["convergence"]);
+    assert!(
+        json["convergence"].get("each").is_none(),
+        "the plot's data stays out"
+    );
     assert_eq!(
         stats.summary(),
-        format!("msgs/update 8.0  p99 {} ms", stats.convergence.p99_ms.unwrap())
+        format!(
+            "msgs/update 8.0  propagation p99 {} ms",
+            stats.convergence.p99_ms.unwrap()
+        )
     );
 }

@@ -185,6 +185,44 @@ fn one_time_line_per_host_and_one_arrow_per_message() {
     assert!(svg.contains("converged after"));
 }
 
+/// The order hosts are drawn in, left to right.
+fn columns(svg: &str) -> Vec<String> {
+    let pattern = regex::Regex::new(r#"class="host (?:server|client)">([^<]+)<"#).expect("compiles");
+    pattern.captures_iter(svg).map(|c| c[1].to_string()).collect()
+}
+
+#[test]
+fn arrows_are_labelled_sides_shaded_and_clients_beside_their_servers() {
+    let s = partitioned();
+    let report = run_ok(&s);
+    let svg = svg::render(&report.records, &servers(&s), &SvgOptions::default());
+    // Which update an arrow carries reads without hovering: client and time.
+    assert!(svg.contains(r#"<text class="label update""#), "no update label");
+    assert!(
+        svg.contains(">kiwi 0.300s</text>"),
+        "kiwi's update, made at 0.300 s"
+    );
+    assert!(
+        svg.contains(">fig 1.200s</text>"),
+        "fig's update, sent into the partition and lost"
+    );
+    assert!(svg.contains(">IAMAT kiwi</text>"));
+    assert!(svg.contains(">hello</text>"), "the handshake is named");
+    // Each side of the partition has its own shade.
+    let span = svg
+        .split(r#"<g class="span" data-what="partition">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</g>").next())
+        .expect("the partition's span");
+    let fills: std::collections::BTreeSet<&str> = span
+        .match_indices(r#"fill=""#)
+        .map(|(i, _)| &span[i + 6..i + 13])
+        .collect();
+    assert_eq!(fills.len(), 2, "{span}");
+    // kiwi talks to Hill, fig to Jaquez: each stands beside its server.
+    assert_eq!(columns(&svg), ["Hill", "kiwi", "Jaquez", "fig"]);
+}
+
 #[test]
 fn heartbeats_and_window_are_options() {
     let s = partitioned();

@@ -57,13 +57,23 @@ pub(super) async fn serve<S: Stream>(
         ctx.report(Event::ClientLine { conn, line: &line });
         let reply = respond(&ctx, conn, &line).await;
         ctx.report(Event::Reply { conn, bytes: &reply });
-        if write_within(lines.get_mut(), &reply, partial).await.is_err() {
-            break "write failed";
-        }
-        if ctx.acks_local() {
-            ctx.state.room_for_more(tuning.link_queue).await;
-        }
+        // The answer is ready: a client that does not take it is idle, not
+        // busy, so clients that never read cannot hold every slot.
         ticket.busy(false);
+        let delivered = async {
+            write_within(lines.get_mut(), &reply, partial).await?;
+            if ctx.acks_local() {
+                ctx.state.room_for_more(tuning.link_queue).await;
+            }
+            std::io::Result::Ok(())
+        };
+        // Biased: a fixed order draws nothing from the runtime's seeded
+        // RNG, so this wait does not reorder the simulator's runs.
+        tokio::select! {
+            biased;
+            delivered = delivered => if delivered.is_err() { break "write failed" },
+            _ = ticket.evicted() => break "evicted: its reply unread while every slot was taken",
+        }
     };
     ctx.report(Event::Closed { conn, why });
 }

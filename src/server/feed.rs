@@ -38,6 +38,8 @@ pub(super) async fn serve<S: Stream>(
             Ok(Err((claimed, why))) => return refuse(&ctx, conn, &claimed, why),
             Err(_) => return refuse(&ctx, conn, &reader.neighbour, "no handshake in time"),
         },
+        // The pool bounds handshakes only if the oldest really goes.
+        _ = ticket.evicted() => return refuse(&ctx, conn, &reader.neighbour, "gave way to a newer handshake"),
         _ = shutdown.wait() => return ctx.report(Event::Closed { conn, why: "server shutting down" }),
     };
     // Proven: out of the pool of handshakes, into the one feed it may have.

@@ -151,3 +151,154 @@ pub fn lines(dir: &Path, server: &str) -> Vec<String> {
     }
     lines
 }
+
+/// What a herd's log files say happened, counted a line at a time (a bench's
+/// logs may run to gigabytes), in the current format (`STAMP LEVEL kind
+/// ...`) and in the one before it (`STAMP LEVEL kind="kind" ...`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub bytes: u64,
+    pub lines: u64,
+    /// `link_down`: a server lost or dropped its link to a neighbour.
+    pub link_downs: u64,
+    /// `feed_up`: a neighbour (or someone named as one) subscribed.
+    pub feed_ups: u64,
+    /// `refused`: a connection on a link port did not prove itself.
+    pub refused: u64,
+    /// `HERD AT` lines sent, and how many of them wanted no
+    /// acknowledgement (`HERD AT - ...`).
+    pub at_sent: u64,
+    pub unnumbered: u64,
+    /// `HERD DUMP` lines sent: catch-up entries, where a binary sends them so.
+    pub dump_lines: u64,
+    /// Catch-up dumps finished (`HERD SYNCED` sent), and the updates in them.
+    pub dumps: u64,
+    pub dumped: u64,
+}
+
+impl Tally {
+    /// Catch-up entries sent. Sent as `HERD DUMP` lines, they are those;
+    /// sent as `HERD AT` lines, they are the unnumbered ones where floods
+    /// carry a number (`ack = "herd"`), and otherwise known only from the
+    /// counts of the dumps that finished (`HERD SYNCED <count>`).
+    pub fn catch_up(&self, numbered_floods: bool) -> u64 {
+        match (self.dump_lines, numbered_floods) {
+            (0, true) => self.unnumbered,
+            (0, false) => self.dumped,
+            (lines, _) => lines,
+        }
+    }
+
+    /// `HERD AT` lines sent that were floods, not catch-up.
+    pub fn flooded(&self, numbered_floods: bool) -> u64 {
+        match self.dump_lines {
+            0 => self.at_sent.saturating_sub(self.catch_up(numbered_floods)),
+            _ => self.at_sent,
+        }
+    }
+
+    /// What happened since `before` was counted.
+    pub fn since(&self, before: &Tally) -> Tally {
+        Tally {
+            bytes: self.bytes.saturating_sub(before.bytes),
+            lines: self.lines.saturating_sub(before.lines),
+            link_downs: self.link_downs.saturating_sub(before.link_downs),
+            feed_ups: self.feed_ups.saturating_sub(before.feed_ups),
+            refused: self.refused.saturating_sub(before.refused),
+            at_sent: self.at_sent.saturating_sub(before.at_sent),
+            unnumbered: self.unnumbered.saturating_sub(before.unnumbered),
+            dump_lines: self.dump_lines.saturating_sub(before.dump_lines),
+            dumps: self.dumps.saturating_sub(before.dumps),
+            dumped: self.dumped.saturating_sub(before.dumped),
+        }
+    }
+
+    fn count(&mut self, line: &[u8]) {
+        self.bytes += line.len() as u64;
+        self.lines += 1;
+        let text = String::from_utf8_lossy(line);
+        // After the timestamp and the level.
+        let Some(kind) = text.split_whitespace().nth(2) else {
+            return;
+        };
+        let kind = kind
+            .strip_prefix("kind=\"")
+            .map_or(kind, |k| k.trim_end_matches('"'));
+        match kind {
+            "link_down" => self.link_downs += 1,
+            "feed_up" => self.feed_ups += 1,
+            "refused" => self.refused += 1,
+            "send" => {
+                if text.contains(" line=\"HERD AT ") {
+                    self.at_sent += 1;
+                    self.unnumbered += u64::from(text.contains(" line=\"HERD AT - "));
+                } else if text.contains(" line=\"HERD DUMP ") {
+                    self.dump_lines += 1;
+                } else if let Some((_, after)) = text.split_once(" line=\"HERD SYNCED ") {
+                    self.dumps += 1;
+                    let count = after.trim_end().trim_end_matches('"');
+                    self.dumped += count.parse::<u64>().unwrap_or(0);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Calls `each` with every line of every log file in `dir`, rotated ones
+/// included, one line in memory at a time.
+fn each_line(dir: &Path, mut each: impl FnMut(&[u8])) {
+    use std::io::BufRead;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let Ok(file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            each(&line);
+            line.clear();
+        }
+    }
+}
+
+/// Counts every log file in `dir`.
+pub fn tally(dir: &Path) -> Tally {
+    let mut tally = Tally::default();
+    each_line(dir, |line| tally.count(line));
+    tally
+}
+
+/// When the first server whose log is in `dir` began to shut down, as its
+/// log's timestamp. Timestamps are UTC at a fixed width, so they sort as
+/// text, and a whole line sorts after its own timestamp.
+pub fn first_shutdown(dir: &Path) -> Option<String> {
+    let mut first: Option<String> = None;
+    each_line(dir, |line| {
+        let text = String::from_utf8_lossy(line);
+        let mut words = text.split_whitespace();
+        let stamp = words.next().unwrap_or_default();
+        if matches!(words.nth(1), Some("shutdown" | "kind=\"shutdown\""))
+            && first.as_deref().is_none_or(|f| stamp < f)
+        {
+            first = Some(stamp.to_string());
+        }
+    });
+    first
+}
+
+/// Counts what the logs in `dir` say happened before the first server
+/// began to shut down (links going down with a herd that stops are no news).
+pub fn tally_before_shutdown(dir: &Path) -> Tally {
+    let first = first_shutdown(dir);
+    let mut tally = Tally::default();
+    each_line(dir, |line| {
+        if first.as_ref().is_none_or(|f| line < f.as_bytes()) {
+            tally.count(line);
+        }
+    });
+    tally
+}

@@ -1,9 +1,13 @@
 //! Helpers shared by the socket tests: a herd with short timings, a line
 //! client whose every read is bounded, a poller for "eventually" checks,
-//! and real `herd` processes (`process`).
+//! real `herd` processes (`process`), log files read back (`log_lines`), and
+//! clients and posing neighbours that report failures instead of panicking
+//! (`clients`, `neighbour`; the attack bench uses them too).
 #![allow(dead_code)]
 
+pub mod clients;
 pub mod log_lines;
+pub mod neighbour;
 pub mod process;
 
 use std::net::SocketAddr;
@@ -357,5 +361,28 @@ pub struct FixedClock(pub i128);
 impl herd::clock::Clock for FixedClock {
     fn now_unix_nanos(&self) -> i128 {
         self.0
+    }
+}
+
+/// How long the herd of a process test may take to hold an update everywhere.
+pub const CONVERGE: Duration = Duration::from_secs(20);
+
+/// Waits until the server on each of `ports` answers WHATSAT for `client`;
+/// fails the test if they do not all within `CONVERGE`.
+pub async fn held_by_all(ports: &[u16], client: &str) {
+    let held = clients::held_by(ports, client, CONVERGE).await;
+    assert!(
+        held.is_some(),
+        "not every server holds {client} within {CONVERGE:?}"
+    );
+}
+
+/// Sends one IAMAT on a fresh connection to `port`; it must be answered
+/// with an AT line, which is returned.
+pub async fn told(port: u16, iamat: &str) -> String {
+    let reply = clients::tell(port, iamat).await;
+    match reply {
+        Ok(at) if at.starts_with("AT ") => at,
+        other => panic!("{iamat} -> {other:?}"),
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod prepare;
 mod steps;
 pub(crate) mod talk;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,6 +105,8 @@ struct Parts<'r, 'a> {
     clients: &'r mut Clients,
     judge: &'r mut Judge,
     log: &'r Log,
+    /// The `{now}` each client step with an id sent last, by id.
+    sent: BTreeMap<String, String>,
 }
 
 pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
@@ -134,6 +137,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
             clients: &mut clients,
             judge: &mut judge,
             log: &log,
+            sent: BTreeMap::new(),
         },
         cursor: 0,
         converged_ms: None,

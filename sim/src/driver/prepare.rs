@@ -1,6 +1,6 @@
 //! Steps made ready to run, for the simulation and for external mode
-//! alike: a client step's bytes (`{now}` filled in, hex decoded, the line
-//! ending added), its connection's job and the pending verdict with the
+//! alike: a client step's bytes (placeholders filled in, hex decoded, the
+//! line ending added), its connection's job and the pending verdict with the
 //! slot the client fills; what a `places` step asks of Places. Nothing
 //! here touches a network.
 
@@ -14,16 +14,19 @@ use super::talk::{Job, ReadBack, Slot};
 use super::{Failure, CLIENT_TIMEOUT_MS, READ_ARGS};
 use crate::oracle::text::iamat;
 use crate::oracle::{Inside, Violation};
-use crate::scenario::{decode_hex, Action, PlacesMode};
+use crate::scenario::{decode_hex, placeholders, Action, PlacesMode};
 use crate::world::places::Behaviour;
 
-/// A `client` step's job and verdict: `now` stands for `{now}`, `port`
-/// says where a server listens, `up` which servers run (those asked after
-/// an ack). The reads after an ack are told to `inside` as they are made.
+/// A `client` step's job and verdict: `now` stands for `{now}`, `sent`
+/// holds the `{now}` of each named send so far (this step's is added),
+/// `port` says where a server listens, `up` which servers run (those asked
+/// after an ack). The reads after an ack are told to `inside` as they are
+/// made.
 pub fn client_step(
     action: &Action,
     place: &str,
     now: &str,
+    sent: &mut BTreeMap<String, String>,
     port: &dyn Fn(&str) -> u16,
     up: Vec<String>,
     inside: &mut Inside,
@@ -42,13 +45,15 @@ pub fn client_step(
         timeout_ms,
         read_after_ack,
         crash_after_ack,
+        id,
         ..
     } = action
     else {
         unreachable!("a client step");
     };
     let at = |why: String| Failure::at(place, Violation::BadStep { why });
-    let text = send.replace("{now}", now);
+    let fill = |text: &str, escape: bool| placeholders::fill(text, now, sent, escape);
+    let text = fill(send, false);
     let one = if *hex {
         decode_hex(&text).map_err(at)?
     } else {
@@ -60,9 +65,13 @@ pub fn client_step(
     }
     let pattern = expect_match
         .as_ref()
-        .map(|p| regex::Regex::new(&p.replace("{now}", &regex::escape(now))))
+        .map(|p| regex::Regex::new(&fill(p, true)))
         .transpose()
         .map_err(|e| at(format!("expect_match: {e}")))?;
+    let exact = expect.as_ref().map(|e| fill(e, false));
+    if let Some(id) = id {
+        sent.insert(id.clone(), now.to_string());
+    }
     let mut job = Job {
         server: server.clone(),
         port: port(server),
@@ -96,7 +105,7 @@ pub fn client_step(
         sent: bytes,
         slot: Slot::default(),
         expect: Expect::Step {
-            exact: expect.as_ref().map(|e| e.replace("{now}", now)),
+            exact,
             pattern,
             status: expect_places.as_ref().and_then(|p| p.status.clone()),
             results: expect_places.as_ref().and_then(|p| p.results),

@@ -7,7 +7,7 @@ use super::{Failure, Parts};
 use crate::observe::{Fault, Note};
 use crate::oracle::text::nanos_text;
 use crate::oracle::Violation;
-use crate::scenario::Action;
+use crate::scenario::{placeholders, Action};
 
 pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure> {
     if let Some(fault) = fault_of(action) {
@@ -82,6 +82,7 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
         action,
         place,
         &now,
+        &mut parts.sent,
         &|s| world.port(s),
         up,
         &mut parts.judge.inside,
@@ -151,6 +152,9 @@ fn holds(parts: &mut Parts, action: &Action) -> Result<(), Violation> {
         held: shown.clone(),
     };
     parts.log.note(parts.world.now(), note);
+    let time = time
+        .as_ref()
+        .map(|t| placeholders::fill(t, "", &parts.sent, false));
     let wrong = |want: String| Violation::Holds {
         server: server.clone(),
         client: client.clone(),
@@ -170,7 +174,7 @@ fn holds(parts: &mut Parts, action: &Action) -> Result<(), Violation> {
     for (want, got, what) in [
         (origin, &entry.origin, "origin"),
         (location, &entry.location, "location"),
-        (time, &entry.time, "time"),
+        (&time, &entry.time, "time"),
     ] {
         if let Some(want) = want.as_ref().filter(|w| *w != got) {
             return Err(wrong(format!("{what} {want}")));

@@ -45,6 +45,9 @@ pub struct ExploreArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Write every seed's result to this file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
@@ -114,12 +117,22 @@ impl ExploreArgs {
             progress: !self.quiet,
         };
         let mut stdout = std::io::stdout();
-        match explore(&config, &mut stdout) {
-            Ok(summary) => summary.exit_code(),
+        let summary = match explore(&config, &mut stdout) {
+            Ok(summary) => summary,
             Err(e) => {
                 eprintln!("error: {e}");
-                EXIT_USAGE
+                return EXIT_USAGE;
+            }
+        };
+        if let Some(path) = &self.json {
+            let command = crate::report::command::Invocation::current().command_line();
+            let json = serde_json::json!({ "command": command, "seeds": summary.results });
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return EXIT_USAGE;
             }
         }
+        summary.exit_code()
     }
 }

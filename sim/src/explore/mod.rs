@@ -6,9 +6,10 @@
 
 pub mod cli;
 pub mod generate;
+pub mod results;
 pub mod shrink;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,7 +19,10 @@ use herd::config::HerdConfig;
 
 use crate::driver::{run, Options, Report};
 use crate::oracle::{FailureKind, ViolationKind};
+use crate::report::command::Invocation;
+use crate::report::progress::Progress;
 use crate::scenario::{write, Scenario};
+use results::SeedResult;
 use shrink::shrink;
 
 /// Sweeps of at most this many seeds print every seed's parameters.
@@ -64,6 +68,8 @@ pub struct Summary {
     pub seeds_run: u64,
     pub findings: Vec<Finding>,
     pub wall_s: f64,
+    /// Every seed run, in order.
+    pub results: Vec<SeedResult>,
 }
 
 impl Summary {
@@ -110,45 +116,34 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
     };
     // Wall time is for the reader only; nothing in a run depends on it.
     let wall = Instant::now();
-    let tty = config.progress && std::io::stderr().is_terminal();
+    let progress = Progress::new("explore", "seeds", total, config.progress);
     let mut findings = Vec::new();
+    let mut results = Vec::new();
     let mut seeds_run = 0;
     for seed in seeds {
         let (scenario, params) = generate::generate(seed, &config.herd);
         if config.verbose || total <= PRINT_ALL_PARAMS_UP_TO {
-            writeln!(out, "{params}")?;
+            progress.suspend(|| writeln!(out, "{params}"))?;
         }
         let report = run(&scenario, seed, options);
         seeds_run += 1;
+        results.push(SeedResult::of(seed, scenario.steps.len(), &report));
         if report.failure.is_some() {
-            if !(config.verbose || total <= PRINT_ALL_PARAMS_UP_TO) {
-                writeln!(out, "{params}")?;
-            }
-            if tty {
-                eprint!("\r\x1b[K");
-            }
-            let finding = investigate(config, options, &scenario, &report, seeds_run, out)?;
+            let finding = progress.suspend(|| {
+                if !(config.verbose || total <= PRINT_ALL_PARAMS_UP_TO) {
+                    writeln!(out, "{params}")?;
+                }
+                investigate(config, options, &scenario, &report, seeds_run, out)
+            })?;
+            results.last_mut().expect("this seed's result").found(&finding);
             findings.push(finding);
-            if !config.keep_going {
-                break;
-            }
         }
-        if config.progress {
-            let rate = seeds_run as f64 / wall.elapsed().as_secs_f64().max(1e-9);
-            let line = format!(
-                "explore: {seeds_run}/{total} seeds, {} failing, {rate:.1} seeds/s",
-                findings.len()
-            );
-            if tty {
-                eprint!("\r\x1b[K{line}");
-            } else if seeds_run % 100 == 0 || seeds_run == total {
-                eprintln!("{line}");
-            }
+        progress.set(seeds_run, format!("{} failing", findings.len()));
+        if report.failure.is_some() && !config.keep_going {
+            break;
         }
     }
-    if tty {
-        eprintln!();
-    }
+    progress.finish();
     let wall_s = wall.elapsed().as_secs_f64();
     writeln!(
         out,
@@ -166,6 +161,7 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
         seeds_run,
         findings,
         wall_s,
+        results,
     })
 }
 
@@ -195,6 +191,7 @@ fn investigate(
     std::fs::create_dir_all(&config.out)?;
     let file = config.out.join(format!("seed_{seed}.toml"));
     let bug = bug_flag(config.bug);
+    let program = Invocation::current().program().to_string();
     let header = |name: &Path, note: &str| {
         vec![
             format!(
@@ -202,7 +199,7 @@ fn investigate(
                 config.bug.map_or(String::new(), |b| format!(" with bug {b}"))
             ),
             format!("Fails: {what} ({class}): {}", one_line(&message)),
-            format!("Replay: cargo run -p herd-sim -- run {}{bug}", name.display()),
+            format!("Replay: {program} run {}{bug}", name.display()),
         ]
     };
     let text = write::to_toml(
@@ -254,18 +251,10 @@ fn investigate(
             shrunk.runs,
             small.display()
         )?;
-        writeln!(
-            out,
-            "  reproduce: cargo run -p herd-sim -- run {}{bug}",
-            small.display()
-        )?;
+        writeln!(out, "  reproduce: {program} run {}{bug}", small.display())?;
         finding.shrunk = Some((small, steps));
     } else {
-        writeln!(
-            out,
-            "  reproduce: cargo run -p herd-sim -- run {}{bug}",
-            file.display()
-        )?;
+        writeln!(out, "  reproduce: {program} run {}{bug}", file.display())?;
     }
     Ok(finding)
 }

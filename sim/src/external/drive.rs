@@ -4,6 +4,7 @@
 //! simulator's driver does between ticks; the loop wakes every
 //! millisecond, or at the next step.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::stage::Stage;
@@ -27,6 +28,8 @@ pub struct Run<'r> {
     pub judge: &'r mut Judge,
     /// Records judged so far.
     cursor: usize,
+    /// The `{now}` each client step with an id sent last, by id.
+    sent: BTreeMap<String, String>,
     pub converged_ms: Option<u64>,
 }
 
@@ -49,6 +52,7 @@ impl<'r> Run<'r> {
             stage,
             judge,
             cursor: 0,
+            sent: BTreeMap::new(),
             converged_ms: None,
         }
     }
@@ -78,6 +82,7 @@ impl<'r> Run<'r> {
                     let mut parts = Parts {
                         stage: self.stage,
                         judge: self.judge,
+                        sent: &mut self.sent,
                     };
                     steps::apply(&mut parts, &step.action, &step.place).await?;
                 }

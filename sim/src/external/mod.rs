@@ -46,12 +46,14 @@ use crate::driver::{Caveat, Failure, Options, Report};
 use crate::observe::trace::{self, TraceOptions};
 use crate::observe::Note;
 use crate::oracle::Violation;
+use crate::report::Rerun;
 use crate::scenario::Scenario;
 
 pub use self::procs::PLACES_ENV;
 
-/// Where each run's configs and server output go, under the current folder.
-pub const OUT_DIR: &str = "target/herd-sim/external";
+/// Where each run's configs and server output go with `--no-out`, under
+/// the current folder.
+pub const NO_OUT_DIR: &str = "target/herd-sim/external";
 
 /// `run`'s flags for external mode.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -69,8 +71,10 @@ pub struct ExternalArgs {
 }
 
 impl ExternalArgs {
-    /// The session these flags ask for; `None` in simulation.
-    pub fn session(&self) -> Result<Option<Session>> {
+    /// The session these flags ask for, keeping its servers' configs and
+    /// output under `results` (the run's results folder); `None` in
+    /// simulation.
+    pub fn session(&self, results: Option<&Path>) -> Result<Option<Session>> {
         let Some(template) = &self.external else {
             return Ok(None);
         };
@@ -82,7 +86,7 @@ impl ExternalArgs {
         // Absolute, so that a command that changes folder still finds its config.
         let out = std::env::current_dir()
             .context("cannot tell the current folder")?
-            .join(OUT_DIR);
+            .join(results.map_or(Path::new(NO_OUT_DIR).to_path_buf(), |r| r.join("servers")));
         std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
         println!(
             "external: each server runs `{template}`; configs and output in {}/",
@@ -109,14 +113,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// The flags that select this herd, for a reproduce line.
-    pub fn flags(&self) -> String {
-        let quoted = format!("'{}'", self.template.replace('\'', r"'\''"));
-        let herd = self
-            .herd_file
-            .as_ref()
-            .map_or(String::new(), |f| format!(" --herd {}", f.display()));
-        format!(" --external {quoted}{herd}")
+    /// How a run is made again: the flags that select this herd.
+    pub fn rerun(&self) -> Rerun {
+        let mut flags = vec!["--external".to_string(), self.template.clone()];
+        if let Some(file) = &self.herd_file {
+            flags.extend(["--herd".to_string(), file.display().to_string()]);
+        }
+        Rerun {
+            flags,
+            replays: false,
+        }
     }
 
     /// A fresh folder for this run of `scenario`.

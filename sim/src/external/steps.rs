@@ -4,6 +4,7 @@
 //! herd goes through them, and are reported as skipped when it does not;
 //! `holds` steps need the simulator's inside view and are skipped.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::clock::RealClock;
@@ -20,6 +21,8 @@ use crate::scenario::Action;
 pub struct Parts<'a> {
     pub stage: &'a mut Stage,
     pub judge: &'a mut Judge,
+    /// The `{now}` each client step with an id sent last, by id.
+    pub sent: &'a mut BTreeMap<String, String>,
 }
 
 fn skip(judge: &mut Judge, place: &str, what: String) {
@@ -106,6 +109,7 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
         action,
         place,
         &now,
+        parts.sent,
         &|s| stage.port(s),
         up,
         &mut parts.judge.inside,

@@ -4,11 +4,12 @@
 //! `Log`, beside the client hosts' and the driver's own records
 //! (`record.rs`). Everything else here reads those records: the text trace
 //! (`trace.rs`), the messages paired send-to-receive (`flow/`), the
-//! propagation statistics (`stats.rs`) and the space-time diagram
-//! (`diagram/`). Nothing here judges a run; that is `oracle/`.
+//! propagation statistics (`stats.rs`), the space-time diagram
+//! (`diagram/`) and the propagation plot (`plot.rs`). Nothing here judges a run; that is `oracle/`.
 
 pub mod diagram;
 pub mod flow;
+pub mod plot;
 pub mod record;
 pub mod recorder;
 pub mod stats;

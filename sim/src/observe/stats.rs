@@ -29,17 +29,33 @@ pub struct Stats {
     pub heartbeats: Heartbeats,
 }
 
-/// From the AT reply to the moment the last server running at the end of
-/// the run held the update (or a newer one for the same client).
+/// Propagation: from the moment an update's origin stored it to the
+/// moment the last server running at the end of the run held it (or a
+/// newer one for the same client). Whole milliseconds: simulated time
+/// moves in 1 ms ticks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Convergence {
     /// Updates that reached every server running at the end.
     pub updates: u64,
     /// Updates some server running at the end never got.
     pub unconverged: u64,
-    pub p50_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub max_ms: Option<f64>,
+    pub p50_ms: Option<u64>,
+    pub p99_ms: Option<u64>,
+    pub max_ms: Option<u64>,
+    /// Every update in the order made, for the plot.
+    #[serde(skip)]
+    pub each: Vec<Propagation>,
+}
+
+/// One client update and how long it took to reach every server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Propagation {
+    pub client: String,
+    pub origin: String,
+    /// When its origin stored it.
+    pub made: Duration,
+    /// `None`: some server running at the end never got it.
+    pub took: Option<Duration>,
 }
 
 /// Catch-up dumps: what a publisher sends a (re)connecting subscriber.
@@ -128,7 +144,7 @@ pub fn compute(records: &[Record], flow: &Flow, herd: &HerdConfig, sim_ms: u64) 
 }
 
 impl Stats {
-    /// For the one-line summary: `msgs/update 8.0  p99 12 ms`.
+    /// For the one-line summary: `msgs/update 8.0  propagation p99 12 ms`.
     pub fn summary(&self) -> String {
         let msgs = self
             .msgs_per_update
@@ -136,7 +152,7 @@ impl Stats {
         let p99 = self
             .convergence
             .p99_ms
-            .map_or(String::new(), |p| format!("  p99 {p} ms"));
+            .map_or(String::new(), |p| format!("  propagation p99 {p} ms"));
         format!("msgs/update {msgs}{p99}")
     }
 }
@@ -230,33 +246,42 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
     }
 
     let running: Vec<&String> = alive.iter().filter(|(_, &up)| up).map(|(s, _)| s).collect();
-    let mut latencies: Vec<Duration> = Vec::new();
-    let mut unconverged = 0;
-    for t in &tracked {
-        let last = running
-            .iter()
-            .map(|s| t.reached.get(*s))
-            .collect::<Option<Vec<_>>>();
-        match last.and_then(|times| times.into_iter().max().copied()) {
-            Some(at) => latencies.push(at.saturating_sub(t.made)),
-            None if running.is_empty() => latencies.push(Duration::ZERO),
-            None => unconverged += 1,
-        }
-    }
+    let each: Vec<Propagation> = tracked
+        .iter()
+        .map(|t| {
+            let last = running
+                .iter()
+                .map(|s| t.reached.get(*s))
+                .collect::<Option<Vec<_>>>();
+            let took = match last.and_then(|times| times.into_iter().max().copied()) {
+                Some(at) => Some(at.saturating_sub(t.made)),
+                None if running.is_empty() => Some(Duration::ZERO),
+                None => None,
+            };
+            Propagation {
+                client: t.update.client.clone(),
+                origin: t.update.origin.clone(),
+                made: t.made,
+                took,
+            }
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = each.iter().filter_map(|p| p.took).collect();
     latencies.sort();
-    let pick = |q: f64| -> Option<f64> {
+    let pick = |q: f64| -> Option<u64> {
         if latencies.is_empty() {
             return None;
         }
         let rank = ((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
-        Some(round(latencies[rank - 1].as_secs_f64() * 1000.0, 3))
+        Some(latencies[rank - 1].as_millis() as u64)
     };
     let convergence = Convergence {
         updates: latencies.len() as u64,
-        unconverged,
+        unconverged: (each.len() - latencies.len()) as u64,
         p50_ms: pick(0.5),
         p99_ms: pick(0.99),
-        max_ms: latencies.last().map(|d| round(d.as_secs_f64() * 1000.0, 3)),
+        max_ms: latencies.last().map(|d| d.as_millis() as u64),
+        each,
     };
     (created, convergence)
 }
@@ -266,20 +291,4 @@ pub fn of_run(records: &[Record], herd: &HerdConfig, sim_ms: u64) -> Stats {
     let servers: Vec<String> = herd.servers.iter().map(|s| s.name.clone()).collect();
     let flow = super::flow::build(records, &servers);
     compute(records, &flow, herd, sim_ms)
-}
-
-/// One run's entry of the `--json` file: the run, then its statistics.
-pub fn json_entry(scenario: &str, seed: u64, pass: bool, sim_ms: u64, stats: &Stats) -> serde_json::Value {
-    let mut entry = serde_json::json!({
-        "scenario": scenario,
-        "seed": seed,
-        "pass": pass,
-        "sim_ms": sim_ms,
-    });
-    if let (Some(map), Ok(serde_json::Value::Object(more))) =
-        (entry.as_object_mut(), serde_json::to_value(stats))
-    {
-        map.extend(more);
-    }
-    entry
 }

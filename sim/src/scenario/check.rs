@@ -1,24 +1,52 @@
-//! What a scenario may not say even when it parses: names outside the
-//! herd, values out of range.
+//! What one step may not say even when it parses: names outside the
+//! herd, values out of range. Each mistake names its field (and element),
+//! so that it is reported at its value.
 
-use std::collections::BTreeSet;
-
+use super::names::did_you_mean;
+use super::placeholders::{is_id, sample};
 use super::{Action, PlacesMode};
 
+/// What is wrong, and in which field.
+pub(super) struct Bad {
+    pub field: &'static str,
+    /// The element of a list.
+    pub index: Option<usize>,
+    pub message: String,
+}
+
+fn bad(field: &'static str, message: impl Into<String>) -> Bad {
+    Bad {
+        field,
+        index: None,
+        message: message.into(),
+    }
+}
+
 /// Names a step uses must be servers of the herd; values must make sense.
-pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<(), String> {
-    let server = |name: &str| {
-        if servers.contains(name) {
-            Ok(())
-        } else {
-            Err(format!("{name:?} is not a server of this herd"))
+pub(super) fn check_action(action: &Action, servers: &[&str]) -> Result<(), Bad> {
+    let server = |field: &'static str, index: Option<usize>, name: &str| {
+        if servers.contains(&name) {
+            return Ok(());
         }
+        let hint = did_you_mean(name, servers.iter().copied());
+        let message = format!(
+            "{name:?} is not a server of this herd{hint} (servers: {})",
+            servers.join(", ")
+        );
+        Err(Bad {
+            field,
+            index,
+            message,
+        })
     };
-    let group = |names: &[String]| {
+    let group = |field: &'static str, names: &[String]| {
         if names.is_empty() {
-            return Err("a server group needs at least one name".to_string());
+            return Err(bad(field, "a server group needs at least one name"));
         }
-        names.iter().try_for_each(|n| server(n))
+        names
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, n)| server(field, Some(i), n))
     };
     match action {
         Action::Client {
@@ -31,22 +59,36 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
             send,
             read_after_ack,
             crash_after_ack,
+            id,
             ..
         } => {
-            server(s)?;
+            server("server", None, s)?;
             if *hex {
-                decode_hex(send)?;
+                decode_hex(send).map_err(|e| bad("send", e))?;
             }
             if client.is_empty() || client.contains(|c: char| c.is_whitespace() || c == ':') {
-                return Err(format!("client label {client:?} must be one word without ':'"));
+                return Err(bad(
+                    "client",
+                    format!("client label {client:?} must be one word without ':'"),
+                ));
             }
             if (*read_after_ack || *crash_after_ack) && (*hex || *raw || repeat.is_some() || !one_iamat(send))
             {
-                return Err("read_after_ack and crash_after_ack need `send` to be one IAMAT line".into());
+                let field = if *read_after_ack {
+                    "read_after_ack"
+                } else {
+                    "crash_after_ack"
+                };
+                return Err(bad(field, "needs `send` to be one IAMAT line"));
+            }
+            if let Some(id) = id.as_deref().filter(|id| !is_id(&sample(id))) {
+                return Err(bad(
+                    "id",
+                    format!("{id:?}: an id is one word of letters, digits, _ and -"),
+                ));
             }
             if let Some(pattern) = expect_match {
-                regex::Regex::new(&pattern.replace("{now}", "0"))
-                    .map_err(|e| format!("expect_match: {e}"))?;
+                regex::Regex::new(&sample(pattern)).map_err(|e| bad("expect_match", e.to_string()))?;
             }
             Ok(())
         }
@@ -54,27 +96,29 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
             servers: list, count, ..
         } => {
             if *count == 0 {
-                return Err("count must be at least 1".into());
+                return Err(bad("count", "must be at least 1"));
             }
-            list.iter().try_for_each(|n| server(n))
+            list.iter()
+                .enumerate()
+                .try_for_each(|(i, n)| server("servers", Some(i), n))
         }
         Action::Partition { a, b, .. }
         | Action::Heal { a, b, .. }
         | Action::Hold { a, b, .. }
         | Action::Release { a, b, .. }
-        | Action::Latency { a, b, .. } => group(a).and_then(|_| group(b)),
+        | Action::Latency { a, b, .. } => group("a", a).and_then(|_| group("b", b)),
         Action::Loss { a, b, rate, .. } => {
             if !(0.0..=1.0).contains(rate) {
-                return Err("rate must lie in [0, 1]".into());
+                return Err(bad("rate", "must lie in [0, 1]"));
             }
-            group(a).and_then(|_| group(b))
+            group("a", a).and_then(|_| group("b", b))
         }
         Action::Crash { server: s, .. }
         | Action::Restart { server: s, .. }
         | Action::SilentDeath { server: s, .. }
         | Action::Pause { server: s, .. }
-        | Action::Resume { server: s, .. } => server(s),
-        Action::Holds { server: s, .. } => server(s),
+        | Action::Resume { server: s, .. }
+        | Action::Holds { server: s, .. } => server("server", None, s),
         Action::Converged { .. } => Ok(()),
         Action::Places {
             mode,
@@ -83,9 +127,9 @@ pub(super) fn check_action(action: &Action, servers: &BTreeSet<&str>) -> Result<
             code,
             ..
         } => match mode {
-            PlacesMode::Slow if delay_ms.is_none() => Err("mode \"slow\" needs delay_ms".into()),
-            PlacesMode::Status if status.is_none() => Err("mode \"status\" needs status".into()),
-            PlacesMode::Http if code.is_none() => Err("mode \"http\" needs code".into()),
+            PlacesMode::Slow if delay_ms.is_none() => Err(bad("mode", "mode \"slow\" needs delay_ms")),
+            PlacesMode::Status if status.is_none() => Err(bad("mode", "mode \"status\" needs status")),
+            PlacesMode::Http if code.is_none() => Err(bad("mode", "mode \"http\" needs code")),
             _ => Ok(()),
         },
     }

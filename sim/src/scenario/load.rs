@@ -1,17 +1,20 @@
 //! Reading a scenario file: TOML with every mistake reported by file,
-//! line and column.
+//! line and column. The steps are read one by one (`steps.rs`), expanded,
+//! put in time order and checked against each other (`refs.rs`).
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::Path;
 
 use serde::Deserialize;
 use thiserror::Error;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use super::check::check_action;
-use super::{yes, Action, Network, Scenario, Step};
+use super::names::{did_you_mean, fields};
+use super::steps::{self, reword, Located};
+use super::{refs, yes, Action, Network, Scenario, Step};
 use crate::world::herd_config::sim_herd;
+use herd::config::Tuning;
 
 #[derive(Debug, Error)]
 pub enum ScenarioError {
@@ -26,6 +29,7 @@ pub enum ScenarioError {
     Read { file: String, message: String },
 }
 
+/// The file's keys besides its steps.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
@@ -41,8 +45,6 @@ struct RawScenario {
     end_ms: Option<u64>,
     #[serde(default = "yes")]
     trace_messages: bool,
-    #[serde(default, rename = "step")]
-    steps: Vec<Spanned<Action>>,
 }
 
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -68,46 +70,71 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
             message,
         }
     };
-    let raw: RawScenario =
-        toml::from_str(text).map_err(|e| invalid(e.span().unwrap_or(0..0), e.message().to_string()))?;
+    let located = |e: Located| invalid(e.span, e.message);
+    let root =
+        DeTable::parse(text).map_err(|e| invalid(e.span().unwrap_or(0..0), e.message().to_string()))?;
+    let root_span = root.span();
+    let mut table = root.into_inner();
+    let steps = table.remove("step");
+    let raw = top_level(&table, root_span).map_err(located)?;
     let herd_span = raw.herd.as_ref().map_or(0..0, |h| h.span());
     let herd = sim_herd(
         raw.herd.map(Spanned::into_inner),
         raw.tuning.as_ref().map(|t| t.get_ref().clone()),
     )
-    .map_err(|message| invalid(herd_span.clone(), message))?;
-    let network_span = raw.network.as_ref().map_or(0..0, |n| n.span());
+    .map_err(|message| {
+        // The herd checker names a tuning key; a top-level [tuning] one is
+        // pointed at where it is.
+        let key = message
+            .strip_prefix("herd: tuning.")
+            .and_then(|rest| rest.split([' ', ':']).next());
+        match key.and_then(|k| value_at(&table, "tuning", k)) {
+            Some(span) => invalid(span, message.trim_start_matches("herd: ").to_string()),
+            None => invalid(herd_span.clone(), message),
+        }
+    })?;
     let network = raw.network.map(Spanned::into_inner).unwrap_or_default();
+    let bad_network = |key: &str, why: &str| {
+        let span = value_at(&table, "network", key).unwrap_or(0..0);
+        invalid(span, format!("network.{key}: {why}"))
+    };
     if network.latency_ms[0] > network.latency_ms[1] {
-        return Err(invalid(
-            network_span,
-            "latency_ms must be [min, max] with min <= max".into(),
-        ));
+        return Err(bad_network("latency_ms", "must be [min, max] with min <= max"));
     }
     if !(0.0..=1.0).contains(&network.loss) {
-        return Err(invalid(network_span, "loss must lie in [0, 1]".into()));
+        return Err(bad_network("loss", "must lie in [0, 1]"));
     }
-    let servers: BTreeSet<&str> = herd.servers.iter().map(|s| s.name.as_str()).collect();
-    let mut steps = Vec::new();
-    let mut last_ms = 0;
-    for step in raw.steps {
-        let span = step.span();
-        let action = step.into_inner();
-        check_action(&action, &servers).map_err(|m| invalid(span.clone(), m))?;
-        if action.at_ms() < last_ms {
-            return Err(invalid(
-                span,
-                format!("at_ms {} is before the previous step's {last_ms}", action.at_ms()),
-            ));
-        }
-        last_ms = action.at_ms();
-        let (line, _) = line_column(text, span.start);
-        steps.push(Step {
+    let servers: Vec<&str> = herd.servers.iter().map(|s| s.name.as_str()).collect();
+    let items: Vec<Spanned<DeValue>> = match steps {
+        None => Vec::new(),
+        Some(steps) => match steps.get_ref() {
+            DeValue::Array(items) => items.to_vec(),
+            _ => return Err(invalid(steps.span(), "step: steps are [[step]] tables".into())),
+        },
+    };
+    let reads = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| steps::read(i + 1, item, text, &servers))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(located)?;
+    // Steps run in time order; steps at the same time, in file order.
+    let mut timeline: Vec<(usize, Action)> = reads
+        .iter()
+        .enumerate()
+        .flat_map(|(r, read)| read.expand().into_iter().map(move |a| (r, a)))
+        .collect();
+    timeline.sort_by_key(|(_, a)| a.at_ms());
+    refs::check(&reads, &timeline).map_err(located)?;
+    let steps: Vec<Step> = timeline
+        .into_iter()
+        .map(|(r, action)| Step {
             at_ms: action.at_ms(),
             action,
-            place: format!("{file}:{line}"),
-        });
-    }
+            place: format!("{file}:{}", line_column(text, reads[r].source.span.start).0),
+        })
+        .collect();
+    let last_ms = steps.last().map_or(0, |s| s.at_ms);
     let end_ms = raw.end_ms.unwrap_or(last_ms + 1_000).max(last_ms);
     Ok(Scenario {
         name: name.to_string(),
@@ -120,6 +147,61 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
         end_ms,
         trace_messages: raw.trace_messages,
     })
+}
+
+/// The keys besides the steps, each unknown key or bad value at its place.
+fn top_level(table: &DeTable, span: Range<usize>) -> Result<RawScenario, Located> {
+    let known = fields::<RawScenario>(None);
+    let mut keys: Vec<(String, Range<usize>, &[&str])> = table
+        .keys()
+        .map(|k| (k.get_ref().to_string(), k.span(), known))
+        .collect();
+    for (name, known) in [
+        ("network", fields::<Network>(None)),
+        ("tuning", fields::<Tuning>(None)),
+    ] {
+        let sub = table.get(name).and_then(|n| n.get_ref().as_table());
+        for key in sub.into_iter().flat_map(|t| t.keys()) {
+            keys.push((format!("{name}.{}", key.get_ref()), key.span(), known));
+        }
+    }
+    keys.sort_by_key(|(_, span, _)| span.start);
+    for (key, span, known) in keys {
+        let last = key.rsplit('.').next().unwrap_or(&key);
+        if !known.contains(&last) {
+            let hint = did_you_mean(last, known.iter().copied());
+            let takes = known.join(", ");
+            let steps = if key.contains('.') {
+                ""
+            } else {
+                "; steps are [[step]] tables"
+            };
+            let message = format!("{key}: unknown key{hint} (keys here: {takes}{steps})");
+            return Err(Located { span, message });
+        }
+    }
+    let value = Spanned::new(span.clone(), DeValue::Table(table.clone()));
+    RawScenario::deserialize(ValueDeserializer::from(value)).map_err(|e| {
+        let at = e.span().unwrap_or(span);
+        let key = table
+            .iter()
+            .find(|(k, v)| v.span().start <= at.start && at.end <= v.span().end || k.span() == at)
+            .map(|(k, _)| k.get_ref().to_string());
+        let message = match key {
+            Some(key) => format!("{key}: {}", reword(e.message())),
+            None if e.message().contains("`description`") => {
+                "missing description = \"...\": one sentence saying what the scenario shows".to_string()
+            }
+            None => reword(e.message()),
+        };
+        Located { span: at, message }
+    })
+}
+
+/// Where the value of `key` in the table `table` is.
+fn value_at(root: &DeTable, table: &str, key: &str) -> Option<Range<usize>> {
+    let sub = root.get(table)?.get_ref().as_table()?;
+    Some(sub.get(key)?.span())
 }
 
 pub use herd::config::line_column;

@@ -1,11 +1,19 @@
 //! Scenario files: a herd, network settings, a seed, and a timeline of
-//! client lines, faults and assertions at simulated times. Loaded and
-//! checked in `load.rs` and `check.rs` (every mistake reported with the
-//! file, line and column it is at), written back in `write.rs`. The format
-//! is documented in docs/scenarios.md.
+//! client lines, faults and assertions at simulated times. Read in
+//! `load.rs` (the file) and `steps.rs` (each `[[step]]`; repeated ones
+//! expanded by `repeat.rs`), checked in `check.rs` (one step) and `refs.rs` (names one
+//! step uses from another), every mistake reported at the file, line and
+//! column of the key or value at fault (`names.rs` suggests the name meant);
+//! written back in `write.rs`. Placeholders (`{now}`, ...) are in
+//! `placeholders.rs`. The format is documented in docs/scenarios.md.
 
 mod check;
 mod load;
+mod names;
+pub mod placeholders;
+mod refs;
+mod repeat;
+mod steps;
 pub mod write;
 
 use herd::config::HerdConfig;
@@ -32,12 +40,14 @@ pub struct Scenario {
     pub trace_messages: bool,
 }
 
-/// One timeline entry, with where it is in the file.
+/// One timeline entry, with where it is in the file. A scenario's steps
+/// are in the order they run: by `at_ms`, then as written.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub at_ms: u64,
     pub action: Action,
-    /// `file:line` of the step, for failure reports.
+    /// `file:line` of the step, for failure reports (every repetition of
+    /// a repeated step has its step's place).
     pub place: String,
 }
 
@@ -66,8 +76,11 @@ pub enum PlacesMode {
     Http,
 }
 
+/// What a step does. In a file the variant is the step's `do` key; serde
+/// sees it externally tagged (`{ client = { at_ms = .. } }`) so that every
+/// field is read with its place in the file (`steps.rs`, `write.rs`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// A client connects to `server`, sends `send` (plus `\n` unless `raw`),
     /// half-closes, and reads the reply until the server closes.
@@ -104,6 +117,10 @@ pub enum Action {
         /// reach must keep the update.
         #[serde(default, skip_serializing_if = "no")]
         crash_after_ack: bool,
+        /// Names this send: `{ID.time}` in a later step is the `{now}` it
+        /// sent (of its last repetition, for a repeated step).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// `count` clients named `<prefix>NNNN` each send one IAMAT, spread
     /// round-robin over `servers` (all servers when empty).
@@ -225,6 +242,29 @@ macro_rules! at_ms_of {
 impl Action {
     pub fn at_ms(&self) -> u64 {
         *at_ms_of!(self)
+    }
+
+    /// The step's `do`: `client`, `many_clients`, ...
+    pub fn name(&self) -> &'static str {
+        use Action::*;
+        match self {
+            Client { .. } => "client",
+            ManyClients { .. } => "many_clients",
+            Partition { .. } => "partition",
+            Heal { .. } => "heal",
+            Hold { .. } => "hold",
+            Release { .. } => "release",
+            Latency { .. } => "latency",
+            Loss { .. } => "loss",
+            Crash { .. } => "crash",
+            Restart { .. } => "restart",
+            SilentDeath { .. } => "silent_death",
+            Pause { .. } => "pause",
+            Resume { .. } => "resume",
+            Places { .. } => "places",
+            Converged { .. } => "converged",
+            Holds { .. } => "holds",
+        }
     }
 
     /// The same action at another time.

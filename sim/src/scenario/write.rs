@@ -13,7 +13,24 @@ struct File<'a> {
     network: &'a Network,
     #[serde(skip_serializing_if = "Option::is_none")]
     herd: Option<&'a toml::Table>,
-    step: Vec<&'a Action>,
+    step: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A step as the file spells it: `do` first, then the action's fields in
+/// their declared order (serde_json keeps the order; toml's own table
+/// would sort the keys). Absent options are left out.
+fn step(action: &Action) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let serde_json::Value::Object(tagged) = serde_json::to_value(action).map_err(|e| e.to_string())? else {
+        return Err("an action is a table".into());
+    };
+    let mut out = serde_json::Map::new();
+    for (name, fields) in tagged {
+        out.insert("do".into(), serde_json::Value::String(name));
+        if let serde_json::Value::Object(fields) = fields {
+            out.extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
+        }
+    }
+    Ok(out)
 }
 
 /// The scenario as TOML, after `comments` (each becomes a `# ` line).
@@ -29,7 +46,11 @@ pub fn to_toml(
         end_ms: scenario.end_ms,
         network: &scenario.network,
         herd,
-        step: scenario.steps.iter().map(|s| &s.action).collect(),
+        step: scenario
+            .steps
+            .iter()
+            .map(|s| step(&s.action))
+            .collect::<Result<_, _>>()?,
     };
     let body = toml::to_string(&file).map_err(|e| e.to_string())?;
     let mut out = String::new();

@@ -255,6 +255,7 @@ fn client_step(
         timeout_ms: None,
         read_after_ack: false,
         crash_after_ack: false,
+        id: None,
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::axis::{ms, seconds, Axis};
+use super::labels::{text as label_text, Placed};
 use super::style::span_colour;
 use super::{COLUMN, LEFT};
 use crate::observe::flow::{Flow, Message, Span};
@@ -18,8 +19,9 @@ pub const IN_FLIGHT: Duration = Duration::from_millis(100);
 pub(super) struct Page<'f> {
     pub flow: &'f Flow,
     pub axis: Axis,
-    /// Servers, then client hosts, with the x of their time line.
-    pub hosts: Vec<(&'f str, f64)>,
+    /// Every host left to right, with the x of its time line and whether
+    /// it is a server.
+    pub hosts: Vec<(&'f str, f64, bool)>,
     pub width: f64,
     pub top: f64,
     pub bottom: f64,
@@ -30,7 +32,7 @@ pub(super) struct Page<'f> {
 
 impl Page<'_> {
     fn x_of(&self, name: &str) -> Option<f64> {
-        self.hosts.iter().find(|(h, _)| *h == name).map(|(_, x)| *x)
+        self.hosts.iter().find(|(h, ..)| *h == name).map(|(_, x, _)| *x)
     }
 
     fn inside(&self, t: Duration) -> bool {
@@ -38,7 +40,7 @@ impl Page<'_> {
     }
 }
 
-pub(super) fn xml(text: &str) -> String {
+pub fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -76,12 +78,8 @@ fn short_host(host: &str) -> String {
 /// Host names and time lines.
 pub(super) fn hosts(s: &mut String, page: &Page, names_y: f64) {
     let _ = writeln!(s, r#"<g class="hosts">"#);
-    for (i, (host, x)) in page.hosts.iter().enumerate() {
-        let kind = if i < page.flow.servers.len() {
-            "server"
-        } else {
-            "client"
-        };
+    for (host, x, server) in &page.hosts {
+        let kind = if *server { "server" } else { "client" };
         let _ = writeln!(
             s,
             r#"<text x="{x:.1}" y="{names_y:.1}" text-anchor="middle" class="host {kind}">{}</text>"#,
@@ -115,7 +113,6 @@ fn span_of(s: &mut String, span: &Span, page: &Page) {
     }
     let y0 = page.axis.y(a.max(page.from));
     let y1 = page.axis.y(b.min(page.to)).max(y0 + 3.0);
-    let (fill, opacity) = span_colour(span.what);
     let down = span.what == "crash" || span.what == "silent death";
     let until = span.to.map_or("the end".to_string(), |t| seconds(ms(t)));
     let _ = writeln!(
@@ -130,6 +127,7 @@ fn span_of(s: &mut String, span: &Span, page: &Page) {
     for server in &span.servers {
         let Some(x) = page.x_of(server) else { continue };
         let w = if down { 26.0 } else { COLUMN - 16.0 };
+        let (fill, opacity) = span_colour(span.what, span.far.contains(server));
         let paint = if down {
             r#"fill="url(#hatch)""#.to_string()
         } else {
@@ -205,20 +203,36 @@ pub(super) fn messages(s: &mut String, page: &Page, shown: &[&Message]) {
     // more is drawn a little lower, up to a few.
     type Moment = Option<Duration>;
     let mut alike: BTreeMap<(&str, &str, Moment, Moment), usize> = BTreeMap::new();
+    let mut placed = Placed::default();
+    let mut labels = String::new();
     for m in shown {
         let n = alike
             .entry((m.from.as_str(), m.to.as_str(), m.sent, m.received))
             .or_insert(0);
         let shift = (*n).min(3) as f64 * 3.0;
         *n += 1;
-        message(s, m, page, shift);
+        let Some((start, end)) = message(s, m, page, shift) else {
+            continue;
+        };
+        if let Some((text, (x, y))) =
+            label_text(m).and_then(|t| placed.place(&t, start, end).map(|at| (t, at)))
+        {
+            let _ = writeln!(
+                labels,
+                r#"<text class="label {}" x="{x:.1}" y="{y:.1}">{}</text>"#,
+                m.kind.class(),
+                xml(&text)
+            );
+        }
     }
+    s.push_str(&labels);
     s.push_str("</g>\n");
 }
 
-fn message(s: &mut String, m: &Message, page: &Page, shift: f64) {
+/// Draws one message; where its line starts and ends.
+fn message(s: &mut String, m: &Message, page: &Page, shift: f64) -> Option<((f64, f64), (f64, f64))> {
     let (Some(x1), Some(x2)) = (page.x_of(&m.from), page.x_of(&m.to)) else {
-        return;
+        return None;
     };
     let typical = ms(page.flow.median_delay);
     let mut classes = format!("m {}", m.kind.class());
@@ -226,7 +240,7 @@ fn message(s: &mut String, m: &Message, page: &Page, shift: f64) {
         (Some(a), Some(b)) => (ms(a), ms(b), false),
         (Some(a), None) => (ms(a), ms(a) + typical, true),
         (None, Some(b)) => (ms(b) - typical, ms(b), false),
-        (None, None) => return,
+        (None, None) => return None,
     };
     let (y1, y2) = (page.axis.y(t1) + shift, page.axis.y(t2) + shift);
     // Sent just before the run ended: still on its way, not lost.
@@ -270,4 +284,5 @@ fn message(s: &mut String, m: &Message, page: &Page, shift: f64) {
         s,
         r#"<line class="hit" x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}"/></g>"#
     );
+    Some(((x1, y1), (x2, y2)))
 }

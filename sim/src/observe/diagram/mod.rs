@@ -1,13 +1,17 @@
 //! A space-time diagram of one run, as a standalone SVG file: one vertical
-//! time line per server and per client host, one arrow per message
-//! (coloured by kind, the line's text as its hover `<title>`), faults as
-//! shaded spans, and the moments the herd converged. Time runs down the
-//! page; quiet stretches are cut out (`axis.rs`). The layers are drawn in
+//! time line per server and per client host, ordered to keep arrows short
+//! (`columns.rs`), one arrow per message (coloured by kind, with a short
+//! label where there is room, `labels.rs`, and the line's text as its hover
+//! `<title>`), faults as shaded spans (each side of a partition its own
+//! shade), and the moments the herd converged. Time runs down the page;
+//! quiet stretches are cut out (`axis.rs`). The layers are drawn in
 //! `draw.rs`, the colours and legend are in `style.rs`. See
 //! docs/scenarios.md, "Diagrams".
 
 mod axis;
+mod columns;
 mod draw;
+mod labels;
 mod style;
 
 use std::fmt::Write as _;
@@ -15,8 +19,8 @@ use std::fmt::Write as _;
 use herd::config::HerdConfig;
 
 use self::axis::{ms, Axis};
-pub use self::draw::IN_FLIGHT;
-use self::draw::{xml, Page};
+use self::draw::Page;
+pub use self::draw::{xml, IN_FLIGHT};
 use super::flow::{self, Flow, Kind, Message};
 use super::record::Record;
 use super::stats::Stats;
@@ -76,25 +80,22 @@ pub fn render_flow(flow: &Flow, options: &SvgOptions) -> String {
     times.extend(flow.converged.iter().map(|(t, _)| ms(*t)));
     times.extend(flow.failed.iter().map(|(t, _)| ms(*t)));
 
+    let hosts: Vec<(&str, f64, bool)> = columns::order(flow, &messages)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (c.host, LEFT + COLUMN / 2.0 + i as f64 * COLUMN, c.server))
+        .collect();
+    let width = LEFT + COLUMN * hosts.len() as f64 + 48.0;
+    let longest = options.title.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let width = width.max(900.0).max((longest as f64 * 6.8 + 24.0).min(1400.0));
     let title_h = HEAD_LINE * options.title.len().max(1) as f64 + 8.0;
     let legend_y = title_h + 10.0;
-    let names_y = legend_y + 52.0;
+    let mut legend = String::new();
+    let legend_bottom = style::legend(&mut legend, legend_y, width, options, flow);
+    let names_y = legend_bottom + 28.0;
     let top = names_y + 22.0;
     let axis = Axis::new(&mut times, from, to, top);
     let bottom = axis.bottom() + 16.0;
-    let hosts: Vec<(&str, f64)> = flow
-        .servers
-        .iter()
-        .chain(flow.clients.iter())
-        .enumerate()
-        .map(|(i, h)| {
-            let gap = if i >= flow.servers.len() { 24.0 } else { 0.0 };
-            (h.as_str(), LEFT + COLUMN / 2.0 + i as f64 * COLUMN + gap)
-        })
-        .collect();
-    let width = LEFT + COLUMN * hosts.len() as f64 + 48.0 + if flow.clients.is_empty() { 0.0 } else { 24.0 };
-    let longest = options.title.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-    let width = width.max(900.0).max((longest as f64 * 6.8 + 24.0).min(1400.0));
     let height = bottom + 30.0;
     let page = Page {
         flow,
@@ -115,7 +116,7 @@ pub fn render_flow(flow: &Flow, options: &SvgOptions) -> String {
     style::head(&mut s);
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     title(&mut s, &options.title, width);
-    style::legend(&mut s, legend_y, options, flow);
+    s.push_str(&legend);
     draw::hosts(&mut s, &page, names_y);
     page.axis.draw(&mut s, width);
     draw::spans(&mut s, &page);
@@ -214,12 +215,12 @@ pub fn of_run(records: &[Record], run: &Titled, window_ms: Option<(u64, u64)>, h
     let servers: Vec<String> = run.herd.servers.iter().map(|s| s.name.clone()).collect();
     let flow = flow::build(records, &servers);
     let stats: Stats = super::stats::compute(records, &flow, run.herd, run.sim_ms);
-    let value = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
+    let value = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     let mut title = vec![
         format!("{}  seed {}  {}", run.scenario, run.seed, run.verdict),
         run.description.to_string(),
         format!(
-            "flooding {}  {}  updates {}  convergence p50 {} / max {} ms  catch-up {} lines",
+            "flooding {}  {}  updates {}  propagation p50 {} / max {} ms  catch-up {} lines",
             stats.flooding,
             stats.summary(),
             stats.updates,

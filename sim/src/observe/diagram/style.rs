@@ -20,11 +20,16 @@ fn colour(kind: Kind) -> &'static str {
     }
 }
 
-pub(super) fn span_colour(what: &str) -> (&'static str, f64) {
-    match what {
-        "partition" => ("#e7298a", 0.16),
-        "one-way partition" => ("#e6ab02", 0.22),
-        "hold" => ("#66a61e", 0.16),
+/// The shade of a fault on a server: side `b` (`far`) of a partition or
+/// hold gets its own.
+pub(super) fn span_colour(what: &str, far: bool) -> (&'static str, f64) {
+    match (what, far) {
+        ("partition", false) => ("#e7298a", 0.16),
+        ("partition", true) => ("#3690c0", 0.18),
+        ("one-way partition", false) => ("#e6ab02", 0.22),
+        ("one-way partition", true) => ("#a6761d", 0.22),
+        ("hold", false) => ("#66a61e", 0.16),
+        ("hold", true) => ("#1b9e77", 0.16),
         _ => ("#444444", 0.28),
     }
 }
@@ -45,69 +50,108 @@ pub(super) fn head(s: &mut String) {
     s.push_str("\n</defs>\n");
 }
 
-/// Two rows: each kind of message with its count; faults and markers.
-pub(super) fn legend(s: &mut String, y: f64, options: &SvgOptions, flow: &Flow) {
-    let _ = writeln!(s, r#"<g class="legend">"#);
-    let mut x = 12.0;
+/// What a legend entry shows beside its text.
+enum Swatch {
+    Message(Kind),
+    /// A fault's two shades, side `a` then side `b`.
+    Sides(&'static str),
+    Down,
+    Converged,
+    Lost,
+}
+
+/// Each kind of message present with its count, then faults and markers,
+/// wrapped to `width`; the y of the last row's bottom.
+pub(super) fn legend(s: &mut String, y: f64, width: f64, options: &SvgOptions, flow: &Flow) -> f64 {
+    let mut entries: Vec<(Swatch, String)> = Vec::new();
     for kind in Kind::ALL {
         let count = flow.messages.iter().filter(|m| m.kind == kind).count();
-        let mut label = format!("{} ({count})", kind.name());
-        if kind == Kind::Heartbeat && !options.heartbeats {
-            label = format!("heartbeats not drawn ({count})");
+        if count == 0 {
+            continue;
+        }
+        let label = if kind == Kind::Heartbeat && !options.heartbeats {
+            format!("heartbeats ({count}, not drawn)")
+        } else {
+            format!("{} ({count})", kind.name())
+        };
+        entries.push((Swatch::Message(kind), label));
+    }
+    entries.extend([
+        (
+            Swatch::Sides("partition"),
+            "partition, side a | side b".to_string(),
+        ),
+        (
+            Swatch::Sides("one-way partition"),
+            "one-way partition, from | to".to_string(),
+        ),
+        (Swatch::Sides("hold"), "held messages, a | b".to_string()),
+        (Swatch::Down, "server down".to_string()),
+        (Swatch::Converged, "converged".to_string()),
+        (Swatch::Lost, "✕ lost".to_string()),
+    ]);
+    let _ = writeln!(s, r#"<g class="legend">"#);
+    let (mut x, mut row) = (12.0, y);
+    for (swatch, label) in entries {
+        let w = 44.0 + label.chars().count() as f64 * 6.4;
+        if x > 12.0 && x + w > width - 12.0 {
+            x = 12.0;
+            row += 22.0;
+        }
+        match swatch {
+            Swatch::Message(kind) => {
+                let _ = write!(
+                    s,
+                    r#"<line class="m {}" x1="{x:.1}" x2="{:.1}" y1="{row:.1}" y2="{row:.1}" marker-end="url(#head-{})"/>"#,
+                    kind.class(),
+                    x + 26.0,
+                    kind.class()
+                );
+            }
+            Swatch::Sides(what) => {
+                for (dx, far) in [(0.0, false), (13.0, true)] {
+                    let (fill, opacity) = span_colour(what, far);
+                    let _ = write!(
+                        s,
+                        r#"<rect x="{:.1}" y="{:.1}" width="13" height="12" fill="{fill}" fill-opacity="{opacity}"/>"#,
+                        x + dx,
+                        row - 6.0
+                    );
+                }
+            }
+            Swatch::Down => {
+                let _ = write!(
+                    s,
+                    r#"<rect x="{x:.1}" y="{:.1}" width="26" height="12" fill="url(#hatch)"/>"#,
+                    row - 6.0
+                );
+            }
+            Swatch::Converged => {
+                let _ = write!(
+                    s,
+                    r#"<line class="conv-sample" x1="{x:.1}" x2="{:.1}" y1="{row:.1}" y2="{row:.1}"/>"#,
+                    x + 26.0
+                );
+            }
+            Swatch::Lost => {
+                let _ = write!(
+                    s,
+                    r#"<line class="m update lost" x1="{x:.1}" x2="{:.1}" y1="{row:.1}" y2="{row:.1}"/>"#,
+                    x + 26.0
+                );
+            }
         }
         let _ = writeln!(
             s,
-            r#"<line class="m {}" x1="{x:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" marker-end="url(#head-{})"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            kind.class(),
-            x + 26.0,
-            kind.class(),
+            r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
             x + 32.0,
-            y + 4.0,
+            row + 4.0,
             xml(&label)
         );
-        x += 44.0 + label.len() as f64 * 6.4;
+        x += w;
     }
-    let y2 = y + 24.0;
-    let mut x = 12.0;
-    for (what, label) in [
-        ("partition", "partition"),
-        ("one-way partition", "one-way partition"),
-        ("hold", "held messages"),
-    ] {
-        let (fill, opacity) = span_colour(what);
-        let _ = writeln!(
-            s,
-            r#"<rect x="{x:.1}" y="{:.1}" width="26" height="12" fill="{fill}" fill-opacity="{opacity}"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
-            y2 - 6.0,
-            x + 32.0,
-            y2 + 4.0
-        );
-        x += 44.0 + label.len() as f64 * 6.4;
-    }
-    let _ = writeln!(
-        s,
-        r#"<rect x="{x:.1}" y="{:.1}" width="26" height="12" fill="url(#hatch)"/><text x="{:.1}" y="{:.1}">server down</text>"#,
-        y2 - 6.0,
-        x + 32.0,
-        y2 + 4.0
-    );
-    x += 44.0 + 11.0 * 6.4;
-    let _ = writeln!(
-        s,
-        r#"<line class="conv-sample" x1="{x:.1}" x2="{:.1}" y1="{y2:.1}" y2="{y2:.1}"/><text x="{:.1}" y="{:.1}">converged</text>"#,
-        x + 26.0,
-        x + 32.0,
-        y2 + 4.0
-    );
-    x += 44.0 + 9.0 * 6.4;
-    let _ = writeln!(
-        s,
-        r#"<line class="m update lost" x1="{x:.1}" x2="{:.1}" y1="{y2:.1}" y2="{y2:.1}"/><text x="{:.1}" y="{:.1}">✕ lost</text>"#,
-        x + 26.0,
-        x + 32.0,
-        y2 + 4.0
-    );
     s.push_str("</g>\n");
+    row + 8.0
 }
 
 const STYLE: &str = r##"<style>
@@ -122,6 +166,7 @@ text.host.client { fill: #357; }
 .m.catchup line, line.m.catchup { stroke: #7b3fb5; }
 .m.hello line, line.m.hello { stroke: #555555; stroke-dasharray: 1 2; }
 .m.heartbeat line, line.m.heartbeat { stroke: #9a9a9a; stroke-opacity: 0.45; stroke-width: 0.8; }
+.m.ack line, line.m.ack { stroke: #2e8b57; }
 .m.other line, line.m.other { stroke: #b8860b; }
 .m.lost line, line.m.lost { stroke-opacity: 0.7; }
 .m.in-flight line { stroke-dasharray: 2 2; }
@@ -135,5 +180,13 @@ text.host.client { fill: #357; }
 .failed line { stroke: #c00; stroke-width: 2; stroke-dasharray: 8 3; }
 .failed text { fill: #c00; font-weight: bold; }
 .span-label { fill: #555; font-size: 11px; }
+text.label { font-size: 10px; text-anchor: middle; paint-order: stroke; stroke: white; stroke-width: 3px; stroke-linejoin: round; }
+text.label.client { fill: #1f77b4; }
+text.label.reply { fill: #117a8b; }
+text.label.update { fill: #b34d00; }
+text.label.catchup { fill: #7b3fb5; }
+text.label.hello { fill: #555555; }
+text.label.ack { fill: #2e8b57; }
+text.label.other { fill: #8b6508; }
 </style>
 "##;

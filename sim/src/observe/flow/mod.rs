@@ -99,8 +99,11 @@ pub struct Message {
 pub struct Span {
     /// `partition`, `one-way partition`, `hold`, `crash`, `silent death`.
     pub what: &'static str,
-    /// The servers it touches.
+    /// The servers it touches: side `a`, then side `b`.
     pub servers: Vec<String>,
+    /// Side `b` of a partition or hold (for a one-way partition, the side
+    /// that stops hearing); empty for a crash.
+    pub far: Vec<String>,
     /// E.g. `Welsh / Holiday,Goloman`, or the server.
     pub label: String,
     pub from: Duration,

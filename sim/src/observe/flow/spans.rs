@@ -36,6 +36,7 @@ pub(super) fn collect(records: &[Record]) -> Vec<Span> {
                 let span = Span {
                     what,
                     servers: vec![server.clone()],
+                    far: Vec::new(),
                     label: server.clone(),
                     from: r.at,
                     to: None,
@@ -77,6 +78,7 @@ fn start(what: &'static str, a: &[String], b: &[String], both_ways: bool, at: st
     let span = Span {
         what,
         servers: a.iter().chain(b).cloned().collect(),
+        far: b.to_vec(),
         label: format!("{} / {}", a.join(","), b.join(",")),
         from: at,
         to: None,

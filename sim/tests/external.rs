@@ -100,7 +100,7 @@ impl Graded {
     }
 
     fn failing(&self) -> Vec<String> {
-        let failing = self.runs.iter().filter(|r| r["pass"] == false);
+        let failing = self.runs.iter().filter(|r| !r["failure"].is_null());
         failing
             .filter_map(|r| r["scenario"].as_str().map(String::from))
             .collect()

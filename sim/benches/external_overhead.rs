@@ -120,7 +120,12 @@ fn main() {
             herd: Some(file.clone()),
         };
         let session = args.session(None).expect("a session").expect("external mode");
-        let report = session.run(&scenario, round as u64, Default::default());
+        let report = session.run(
+            &scenario,
+            round as u64,
+            &format!("round.{round}"),
+            Default::default(),
+        );
         if let Some(f) = &report.failure {
             panic!("round {round} failed at {}: {}", f.place, f.message());
         }

@@ -275,7 +275,7 @@ fn an_external_run_reproduces_with_its_herd_and_keeps_server_output_in_the_resul
         "{stdout}"
     );
     assert!(stdout.contains("0 passed, 1 failed, 0 skipped\n"), "{stdout}");
-    let kept = out_dir.join("servers/exact_replies.1/Hands.out");
+    let kept = out_dir.join("servers/exact_replies/Hands.out");
     let said = std::fs::read_to_string(&kept).unwrap_or_else(|e| panic!("{}: {e}", kept.display()));
     assert_eq!(said, "starting Hands\n");
     let runs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

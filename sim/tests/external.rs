@@ -299,6 +299,26 @@ fn ctrl_c_stops_every_server() -> Result<(), Failed> {
     nothing_left(&graded)
 }
 
+/// This very test binary, run with no `python3` on `PATH`, names the
+/// Python test it is asked for as ignored and says why: never a pass.
+fn without_python_the_python_tests_say_so_and_are_ignored() -> Result<(), Failed> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let output = Command::new(me)
+        .args(["--exact", "python_herd_passes_the_conformance_suite"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let said = text(&output);
+    let ignored = said.contains("python_herd_passes_the_conformance_suite ... ignored")
+        && said.contains("external mode tests skipped: no python3")
+        && said.contains("0 passed");
+    if output.status.success() && ignored {
+        Ok(())
+    } else {
+        Err(format!("without python3 the test must be ignored, loudly; it said:\n{said}").into())
+    }
+}
+
 /// Why tests that need `python3` with `tomllib` cannot run, if they cannot.
 fn python_missing() -> Option<String> {
     match Command::new("python3").args(["-c", "import tomllib"]).output() {
@@ -312,7 +332,8 @@ fn python_missing() -> Option<String> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    args.test_threads.get_or_insert(3);
     let python = python_missing();
     let herd = (!herd_binary().exists()).then(|| {
         format!(
@@ -328,11 +349,21 @@ fn main() {
     let py = |name: &str, f: Box<dyn FnOnce() -> Result<(), Failed> + Send>| {
         Trial::test(name, f).with_ignored_flag(python.is_some())
     };
+    // Longest first: every trial waits on the wall clock far more than it
+    // computes (a run's scenario time, each of its servers mostly idle),
+    // so three at a time on two cores keep the wait short; the no-relay
+    // suite alone, every scenario of it waiting out its bound, is the floor.
     let trials = vec![
-        ours("our_herd_passes_the_conformance_suite", our_herd_passes),
-        ours(
-            "our_herd_asks_the_places_stand_in",
-            our_herd_asks_the_places_stand_in,
+        py(
+            "python_no_relay_is_caught_by_flooding_reaches_the_farthest_server",
+            Box::new(|| {
+                python_defect(
+                    "no-relay",
+                    "flooding_reaches_the_farthest_server",
+                    2,
+                    &["not converged within"],
+                )
+            }),
         ),
         py(
             "python_herd_passes_the_conformance_suite",
@@ -349,22 +380,20 @@ fn main() {
                 )
             }),
         ),
-        py(
-            "python_no_relay_is_caught_by_flooding_reaches_the_farthest_server",
-            Box::new(|| {
-                python_defect(
-                    "no-relay",
-                    "flooding_reaches_the_farthest_server",
-                    2,
-                    &["not converged within"],
-                )
-            }),
+        ours("our_herd_passes_the_conformance_suite", our_herd_passes),
+        ours(
+            "our_herd_asks_the_places_stand_in",
+            our_herd_asks_the_places_stand_in,
         ),
         py(
             "a_herd_that_dials_directly_gets_link_faults_skipped",
             Box::new(a_herd_that_dials_directly_gets_link_faults_skipped),
         ),
         py("ctrl_c_stops_every_server", Box::new(ctrl_c_stops_every_server)),
+        Trial::test(
+            "without_python_the_python_tests_say_so_and_are_ignored",
+            without_python_the_python_tests_say_so_and_are_ignored,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }

@@ -5,12 +5,14 @@ connection per flooded message. herd-sim's tests grade it from outside
 (`herd-sim run --external 'python3 tests/python_herd/server.py {name}
 {config} {places}' scenarios/conformance`).
 
-    server.py NAME CONFIG [PLACES_URL] [--bug stale-overwrite|no-relay]
+    server.py NAME [CONFIG [PLACES_URL]] [--bug stale-overwrite|no-relay]
 
 CONFIG is a herd TOML in the herd project's format (read with tomllib,
 Python 3.11+): this server's port, its neighbours' addresses, the links.
-PLACES_URL is a Places (legacy Nearby Search) base URL; without it every
-WHATSAT gets an empty answer.
+Without it, the server uses the course's hard-coded table (DEFAULT_HERD),
+as most course herds do. PLACES_URL is a Places (legacy Nearby Search) base
+URL, by default $HERD_SIM_PLACES_URL; without either, every WHATSAT gets an
+empty answer.
 
 Between servers, on a fresh connection each:
     FLOOD <sender> AT <origin> <skew> <client> <location> <time>  ->  OK
@@ -31,6 +33,7 @@ what it missed; a server that starts asks its neighbours for everything
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 import time
@@ -43,6 +46,14 @@ FORWARD_WAIT = 0.5    # how long an OK or AT reply waits for forwards
 PING_TIMEOUT = 0.5
 RETRY_EVERY = 0.3     # between pings of a neighbour that missed updates
 PLACES_TIMEOUT = 5.0
+
+# The course's five servers, their ports and links, in CONFIG's shape.
+DEFAULT_HERD = {
+    "server": [{"name": n, "port": 12000 + i}
+               for i, n in enumerate(["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"])],
+    "links": [["Goloman", "Hands"], ["Goloman", "Holiday"], ["Goloman", "Wilkes"],
+              ["Hands", "Wilkes"], ["Holiday", "Welsh"], ["Holiday", "Wilkes"]],
+}
 
 LOCATION = re.compile(rb"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)$")
 TIME = re.compile(rb"^(\d+)(?:\.(\d{1,9}))?$")
@@ -315,12 +326,14 @@ class Server:
 def main():
     parser = argparse.ArgumentParser(description="one server of a proxy herd")
     parser.add_argument("name")
-    parser.add_argument("config")
-    parser.add_argument("places", nargs="?", default="")
+    parser.add_argument("config", nargs="?")
+    parser.add_argument("places", nargs="?", default=os.environ.get("HERD_SIM_PLACES_URL", ""))
     parser.add_argument("--bug", choices=["stale-overwrite", "no-relay"])
     args = parser.parse_args()
-    with open(args.config, "rb") as f:
-        config = tomllib.load(f)
+    config = DEFAULT_HERD
+    if args.config:
+        with open(args.config, "rb") as f:
+            config = tomllib.load(f)
     asyncio.run(Server(args.name, config, args.places, args.bug).run())
 
 

@@ -133,7 +133,10 @@ impl RunArgs {
                 // Wall time is for the reader only; nothing in the run depends on it.
                 let wall = std::time::Instant::now();
                 let report = match &session {
-                    Some(session) => session.run(scenario, seed, options),
+                    Some(session) => {
+                        let base = base_name(&scenario.name, seed, self.runs == 1);
+                        session.run(scenario, seed, &base, options)
+                    }
                     None => driver::run(scenario, seed, options),
                 };
                 let outcome = Outcome::of(scenario, seed, &report, wall.elapsed().as_secs_f64());

@@ -31,8 +31,6 @@ mod steps;
 mod watch;
 mod wire;
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -97,7 +95,6 @@ impl ExternalArgs {
             herd,
             herd_file: self.herd.clone(),
             out,
-            runs: RefCell::default(),
         }))
     }
 }
@@ -108,8 +105,6 @@ pub struct Session {
     herd: HerdConfig,
     herd_file: Option<PathBuf>,
     out: PathBuf,
-    /// Runs so far, by scenario: each gets a folder of its own.
-    runs: RefCell<BTreeMap<String, u64>>,
 }
 
 impl Session {
@@ -125,25 +120,24 @@ impl Session {
         }
     }
 
-    /// A fresh folder for this run of `scenario`.
-    fn folder(&self, scenario: &str) -> Result<PathBuf, String> {
-        let mut runs = self.runs.borrow_mut();
-        let n = runs.entry(scenario.to_string()).or_default();
-        *n += 1;
-        let dir = self.out.join(format!("{scenario}.{n}"));
+    /// A fresh folder for the run whose files are named `base`.
+    fn folder(&self, base: &str) -> Result<PathBuf, String> {
+        let dir = self.out.join(base);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         Ok(dir)
     }
 
     /// One run of `scenario` against a freshly started herd; `seed` drives
-    /// the proxies' random latencies and losses. Every process started is
-    /// stopped before this returns, on Ctrl-C and SIGTERM too.
-    pub fn run(&self, scenario: &Scenario, seed: u64, options: Options) -> Report {
+    /// the proxies' random latencies and losses, and the servers' configs
+    /// and output go to the folder `base` (named as the run's other files).
+    /// Every process started is stopped before this returns, on Ctrl-C and
+    /// SIGTERM too.
+    pub fn run(&self, scenario: &Scenario, seed: u64, base: &str, options: Options) -> Report {
         if let Err(why) = layout::fits(&self.herd, scenario) {
             return skipped(scenario, why);
         }
-        let dir = match self.folder(&scenario.name) {
+        let dir = match self.folder(base) {
             Ok(dir) => dir,
             Err(error) => return failed("start", error),
         };

@@ -128,6 +128,11 @@ impl Outcome {
             FailureKind::Safety => "wrong answer or broken invariant",
             FailureKind::Liveness => "no convergence",
         };
+        let vary = if rerun.replays {
+            ""
+        } else {
+            " (wall-clock runs vary)"
+        };
         let step = f
             .step
             .as_ref()
@@ -135,12 +140,7 @@ impl Outcome {
         Some([
             format!("  {what} at {}{step}: {}", f.place, f.message),
             format!(
-                "  reproduce{}: {}",
-                if rerun.replays {
-                    ""
-                } else {
-                    " (wall-clock runs vary)"
-                },
+                "  reproduce{vary}: {}",
                 reproduce(invocation, &self.path, self.seed, &rerun.flags)
             ),
         ])
@@ -206,7 +206,7 @@ fn step_at(scenario: &Scenario, place: &str) -> Option<StepRef> {
 
 /// How a run is made again: besides its scenario and seed, the flags that
 /// chose the herd it ran against.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Rerun {
     pub flags: Vec<String>,
     /// The same seed makes the same run (simulation, not the wall clock).

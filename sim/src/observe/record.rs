@@ -288,4 +288,10 @@ pub enum Fault {
     Restart {
         server: String,
     },
+    Pause {
+        server: String,
+    },
+    Resume {
+        server: String,
+    },
 }

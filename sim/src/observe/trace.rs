@@ -270,5 +270,7 @@ fn fault_line(fault: &Fault) -> Line {
         Fault::Crash { server } => ("crash", server.clone(), none()),
         Fault::SilentDeath { server } => ("silent_death", server.clone(), none()),
         Fault::Restart { server } => ("restart", server.clone(), none()),
+        Fault::Pause { server } => ("pause", server.clone(), none()),
+        Fault::Resume { server } => ("resume", server.clone(), none()),
     }
 }

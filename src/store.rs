@@ -285,6 +285,32 @@ mod tests {
     }
 
     #[test]
+    fn eviction_orders_times_within_one_second_by_their_fraction() {
+        let mut store = Store::new(2);
+        store.merge(&update("a", "100.9"));
+        store.merge(&update("b", "100.1"));
+        let merged = store.merge(&update("c", "200"));
+        assert_eq!(
+            merged,
+            Merge::Stored {
+                replaced: false,
+                evicted: Some(update("b", "100.1"))
+            }
+        );
+    }
+
+    #[test]
+    fn overwrite_takes_an_older_update_but_not_the_same_one_again() {
+        let mut store = Store::default();
+        assert!(store.is_empty());
+        store.merge(&update("kiwi", "20"));
+        assert!(!store.is_empty());
+        assert!(store.overwrite(&update("kiwi", "10")).changed());
+        assert_eq!(store.get("kiwi"), Some(update("kiwi", "10")));
+        assert_eq!(store.overwrite(&update("kiwi", "10")), Merge::Unchanged);
+    }
+
+    #[test]
     fn chunks_cover_the_store_in_client_order() {
         let mut store = Store::default();
         for c in ["d", "a", "c", "b", "e"] {

@@ -31,8 +31,8 @@ mod log_lines;
 mod moves;
 #[path = "../tests/common/neighbour.rs"]
 mod neighbour;
-#[path = "../tests/common/process.rs"]
-mod process;
+#[path = "../tests/common/procs/mod.rs"]
+mod procs;
 #[path = "attacks/report.rs"]
 mod report;
 

@@ -169,7 +169,7 @@ pub(crate) fn float_ranged(line: &[u8]) -> Option<ClientCommand> {
     (verb == "IAMAT" && ranged).then_some(())?;
     Some(ClientCommand::IAmAt {
         client: client.to_string(),
-        location: Location::unchecked(location, lat, lon),
+        location: Location::unchecked(location, split),
         time: ClientTime::parse(time).ok()?,
     })
 }

@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use strum::VariantNames;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, watch};
 
 use herd::clock::SystemClock;
 use herd::config::HerdConfig;
@@ -20,6 +19,9 @@ use herd::net::TokioNet;
 use herd::places::{self, Backend, ReqwestClient, API_KEY_ENV};
 use herd::server::{self, Secret, ServerEnv, ServerState, SECRET_ENV};
 use rand::TryRngCore;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -85,10 +87,7 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", herd.to_toml().context("cannot write the herd as TOML")?);
             Ok(())
         }
-        Command::Serve(args) => {
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(serve(args))
-        }
+        Command::Serve(args) => serve(args),
     }
 }
 
@@ -99,7 +98,12 @@ fn load_herd(path: Option<&PathBuf>) -> Result<HerdConfig> {
     })
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
+/// Runs each server on a single-threaded runtime of its own thread, and
+/// waits on this thread for a signal or a server's failure. A server's
+/// tasks then never wake each other across threads (futex calls and
+/// context switches cost more than they share on a small machine), and the
+/// servers of `--all` cost what as many processes would.
+fn serve(args: ServeArgs) -> Result<()> {
     let herd = Arc::new(load_herd(args.config.as_ref())?);
     let names: Vec<String> = if args.all {
         herd.servers.iter().map(|s| s.name.clone()).collect()
@@ -115,7 +119,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             );
         }
     }
-    let places = build_places(&args, &herd)?;
+    let (backend, key) = choose_places(&args);
     let rust_log = std::env::var("RUST_LOG").ok();
     let threshold = Threshold::choose(&herd.log.level, rust_log.as_deref())?;
     // Warned only once everything else checked out: an error stays one line.
@@ -128,9 +132,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
 
     let (stop, stopped) = watch::channel(false);
-    let mut servers = JoinSet::new();
+    // One message per server at most: the channel never fills.
+    let (ended_tx, mut ended) = mpsc::channel(names.len());
+    let mut servers = Vec::new();
     let mut logs = Vec::new();
     for name in &names {
+        // A client per server: its pooled connections live on that server's runtime.
+        let places = build_places(&args, &herd, backend, key.clone())?;
         let log = ServerLog::open(&args.log_dir, name, &herd.log, threshold, Arc::new(SystemClock))
             .with_context(|| format!("cannot open the log file in {}", args.log_dir.display()))?;
         let spec = herd.server(name).expect("checked above");
@@ -140,7 +148,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             spec.port,
             log.path().display()
         );
-        let mut env = ServerEnv::new(TokioNet, Arc::new(SystemClock), places.clone());
+        let mut env = ServerEnv::new(TokioNet, Arc::new(SystemClock), places);
         env.observer = log.observer();
         logs.push(log);
         env.secret = secret.clone();
@@ -153,20 +161,41 @@ async fn serve(args: ServeArgs) -> Result<()> {
             let _ = stopped.wait_for(|&s| s).await;
         };
         let state = ServerState::new(name, herd.clone());
-        servers.spawn(server::run(state, env, shutdown));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let ended_tx = ended_tx.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("serve {name}"))
+            .spawn(move || {
+                let result = runtime.block_on(server::run(state, env, shutdown));
+                let _ = ended_tx.try_send(());
+                result
+            })
+            .context("cannot start a server thread")?;
+        servers.push(thread);
     }
+    drop(ended_tx);
 
-    // Stop on Ctrl-C (or SIGTERM), or as soon as any server fails.
-    let failure = tokio::select! {
-        _ = shutdown_signal() => None,
-        Some(done) = servers.join_next() => Some(done),
-    };
+    // Stop on Ctrl-C (or SIGTERM), or as soon as any server ends.
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    signals.block_on(async {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = ended.recv() => {}
+        }
+    });
     let _ = stop.send(true);
     eprintln!("stopping: draining connections");
-    let mut result = failure.map_or(Ok(()), flatten);
-    while let Some(done) = servers.join_next().await {
+    let mut result = Ok(());
+    for server in servers {
+        let done = server.join().map_err(|_| anyhow!("a server thread failed"));
         if result.is_ok() {
-            result = flatten(done);
+            result = done.and_then(|r| Ok(r?));
         }
     }
     // Every server has stopped: what they logged goes to disk before exit.
@@ -174,11 +203,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     result
 }
 
-fn flatten(done: Result<Result<(), server::ServerError>, tokio::task::JoinError>) -> Result<()> {
-    Ok(done.context("a server task failed")??)
-}
-
-fn build_places(args: &ServeArgs, herd: &HerdConfig) -> Result<Arc<dyn places::Places>> {
+/// The Places back end to use (warning when it falls back to the fake), and the key.
+fn choose_places(args: &ServeArgs) -> (Backend, Option<String>) {
     let key = std::env::var(API_KEY_ENV).ok().filter(|k| !k.trim().is_empty());
     let backend = match (args.places, &key) {
         (Some(chosen), _) => chosen,
@@ -188,6 +214,15 @@ fn build_places(args: &ServeArgs, herd: &HerdConfig) -> Result<Arc<dyn places::P
             Backend::Fake
         }
     };
+    (backend, key)
+}
+
+fn build_places(
+    args: &ServeArgs,
+    herd: &HerdConfig,
+    backend: Backend,
+    key: Option<String>,
+) -> Result<Arc<dyn places::Places>> {
     let timeout = Duration::from_millis(herd.tuning.places_timeout_ms);
     let http = Arc::new(ReqwestClient::new(timeout).context("cannot set up the HTTP client")?);
     Ok(places::build(backend, key, args.places_url.clone(), http)?)

@@ -21,11 +21,9 @@ use crate::protocol::{ClientTime, Location, Skew, Update};
 pub enum Merge {
     /// The store held this update or a newer one: nothing changed.
     Unchanged,
-    /// Stored; it replaced `replaced`, and made room by evicting `evicted`.
-    Stored {
-        replaced: Option<Update>,
-        evicted: Option<Update>,
-    },
+    /// Stored; it replaced an update of the same client (`get` it first to
+    /// know which), or made room by evicting `evicted`.
+    Stored { replaced: bool, evicted: Option<Update> },
     /// The store is full and the update is older than everything in it.
     Refused,
 }
@@ -67,6 +65,13 @@ fn age_of(time: &ClientTime) -> Age {
     ((nanos / 1_000_000_000) as u64, (nanos % 1_000_000_000) as u32)
 }
 
+/// An entry's text as `(skew, location, time)`.
+fn parts(text: &str) -> (&str, &str, &str) {
+    let mut parts = text.split(' ');
+    let mut next = || parts.next().unwrap_or_default();
+    (next(), next(), next())
+}
+
 impl Store {
     pub fn new(max_clients: usize) -> Self {
         Self {
@@ -83,16 +88,13 @@ impl Store {
     pub fn merge(&mut self, update: &Update) -> Merge {
         let age = age_of(&update.time);
         if let Some((client, entry)) = self.by_client.get_key_value(update.client.as_str()) {
-            let newer = match age.cmp(&entry.age) {
-                Ordering::Equal => update.precedence(&self.materialize(client, entry)).is_gt(),
-                order => order.is_gt(),
-            };
-            if !newer {
+            if self.precedence_over(entry, update).is_le() {
                 return Merge::Unchanged;
             }
             let client = client.clone();
+            self.replace(client, update, age);
             return Merge::Stored {
-                replaced: Some(self.replace(client, update, age)),
+                replaced: true,
                 evicted: None,
             };
         }
@@ -112,9 +114,33 @@ impl Store {
         self.by_age.insert((age, client.clone()));
         self.by_client.insert(client, entry);
         Merge::Stored {
-            replaced: None,
+            replaced: false,
             evicted,
         }
+    }
+
+    /// Whether the store holds an update of `update`'s client that takes
+    /// precedence over it.
+    pub fn holds_newer(&self, update: &Update) -> bool {
+        self.by_client
+            .get(update.client.as_str())
+            .is_some_and(|entry| self.precedence_over(entry, update).is_lt())
+    }
+
+    /// How `update` orders against the held `entry` of its client, as
+    /// `Update::precedence` would, without rebuilding the held update.
+    fn precedence_over(&self, entry: &Entry, update: &Update) -> Ordering {
+        age_of(&update.time).cmp(&entry.age).then_with(|| {
+            let (skew, location, time) = parts(&entry.text);
+            let held_skew = Skew::parse(skew).expect("stored skews parse");
+            update
+                .origin
+                .as_str()
+                .cmp(&self.origins[entry.origin as usize])
+                .then_with(|| update.skew.cmp(&held_skew))
+                .then_with(|| update.location.as_str().cmp(location))
+                .then_with(|| update.time.as_str().cmp(time))
+        })
     }
 
     /// Keeps `update` whatever it holds: the stale-overwrite bug of the bug
@@ -126,9 +152,9 @@ impl Store {
         match self.by_client.get_key_value(update.client.as_str()) {
             Some((client, _)) => {
                 let client = client.clone();
-                let replaced = self.replace(client, update, age_of(&update.time));
+                self.replace(client, update, age_of(&update.time));
                 Merge::Stored {
-                    replaced: Some(replaced),
+                    replaced: true,
                     evicted: None,
                 }
             }
@@ -136,13 +162,13 @@ impl Store {
         }
     }
 
-    fn replace(&mut self, client: Arc<str>, update: &Update, age: Age) -> Update {
+    fn replace(&mut self, client: Arc<str>, update: &Update, age: Age) {
         let entry = self.entry(update, age);
         let old = self.by_client.insert(client.clone(), entry).expect("held");
-        let replaced = self.materialize(&client, &old);
-        self.by_age.remove(&(old.age, client.clone()));
-        self.by_age.insert((age, client));
-        replaced
+        if old.age != age {
+            self.by_age.remove(&(old.age, client.clone()));
+            self.by_age.insert((age, client));
+        }
     }
 
     fn entry(&mut self, update: &Update, age: Age) -> Entry {
@@ -153,17 +179,24 @@ impl Store {
                 self.origins.len() - 1
             }
         };
+        let (location, time) = (update.location.as_str(), update.time.as_str());
+        let mut text = Vec::with_capacity(48 + location.len() + time.len());
+        update.skew.write_to(&mut text);
+        for part in [location, time] {
+            text.push(b' ');
+            text.extend_from_slice(part.as_bytes());
+        }
         Entry {
             origin: origin as u32,
             age,
-            text: format!("{} {} {}", update.skew, update.location, update.time).into_boxed_str(),
+            text: String::from_utf8(text)
+                .expect("skew, location and time are text")
+                .into_boxed_str(),
         }
     }
 
     fn materialize(&self, client: &str, entry: &Entry) -> Update {
-        let mut parts = entry.text.split(' ');
-        let mut next = || parts.next().unwrap_or_default();
-        let (skew, location, time) = (next(), next(), next());
+        let (skew, location, time) = parts(&entry.text);
         Update {
             origin: self.origins[entry.origin as usize].to_string(),
             skew: Skew::parse(skew).expect("stored skews parse"),
@@ -239,7 +272,7 @@ mod tests {
         assert_eq!(
             merged,
             Merge::Stored {
-                replaced: None,
+                replaced: false,
                 evicted: Some(update("b", "10"))
             }
         );
@@ -249,6 +282,32 @@ mod tests {
         assert!(store.merge(&update("a", "40")).changed());
         let clients: Vec<String> = store.iter().map(|u| u.client).collect();
         assert_eq!(clients, ["a", "c"]);
+    }
+
+    #[test]
+    fn eviction_orders_times_within_one_second_by_their_fraction() {
+        let mut store = Store::new(2);
+        store.merge(&update("a", "100.9"));
+        store.merge(&update("b", "100.1"));
+        let merged = store.merge(&update("c", "200"));
+        assert_eq!(
+            merged,
+            Merge::Stored {
+                replaced: false,
+                evicted: Some(update("b", "100.1"))
+            }
+        );
+    }
+
+    #[test]
+    fn overwrite_takes_an_older_update_but_not_the_same_one_again() {
+        let mut store = Store::default();
+        assert!(store.is_empty());
+        store.merge(&update("kiwi", "20"));
+        assert!(!store.is_empty());
+        assert!(store.overwrite(&update("kiwi", "10")).changed());
+        assert_eq!(store.get("kiwi"), Some(update("kiwi", "10")));
+        assert_eq!(store.overwrite(&update("kiwi", "10")), Merge::Unchanged);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::process::{connect, free_ports, herd, scratch, Running, PATIENCE};
+use common::procs::{connect, free_ports, herd, scratch, Proc, PATIENCE};
 use herd::config::HerdConfig;
 
 fn run(args: &[&str]) -> Output {
@@ -168,17 +168,22 @@ fn a_port_in_use_is_an_error_naming_the_server() {
         "herd.toml",
         &format!("[[server]]\nname = \"Busy\"\nport = {port}\n"),
     );
-    let mut child = Running::spawn(serve(&[
-        "serve",
-        "--all",
-        "--places",
-        "fake",
-        "--config",
-        config.to_str().unwrap(),
-        "--log-dir",
-        dir.to_str().unwrap(),
-    ]));
-    let status = child.wait(PATIENCE);
+    let mut child = Proc::spawn(
+        serve(&[
+            "serve",
+            "--all",
+            "--places",
+            "fake",
+            "--config",
+            config.to_str().unwrap(),
+            "--log-dir",
+            dir.to_str().unwrap(),
+        ]),
+        &dir,
+        "herd",
+    )
+    .expect("spawn herd");
+    let status = child.wait(PATIENCE).expect("herd exits");
     assert!(!status.success());
     let stderr = child.stderr();
     let last = stderr.lines().last().unwrap_or_default();
@@ -235,16 +240,21 @@ fn serve_all_runs_the_herd_until_sigterm_and_logs_every_line() {
             ports[0], ports[1]
         ),
     );
-    let mut herd = Running::spawn(serve(&[
-        "serve",
-        "--all",
-        "--config",
-        config.to_str().unwrap(),
-        "--places",
-        "fake",
-        "--log-dir",
-        logs.to_str().unwrap(),
-    ]));
+    let mut herd = Proc::spawn(
+        serve(&[
+            "serve",
+            "--all",
+            "--config",
+            config.to_str().unwrap(),
+            "--places",
+            "fake",
+            "--log-dir",
+            logs.to_str().unwrap(),
+        ]),
+        &dir,
+        "herd",
+    )
+    .expect("spawn herd");
 
     let mut left = Client::connect(ports[0]);
     let at = left.ask(b"IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1520023934.918963997");
@@ -281,7 +291,7 @@ fn serve_all_runs_the_herd_until_sigterm_and_logs_every_line() {
         .status()
         .expect("run kill");
     assert!(status.success());
-    let status = herd.wait(PATIENCE);
+    let status = herd.wait(PATIENCE).expect("herd exits");
     assert!(status.success(), "exited {status:?}; stderr:\n{}", herd.stderr());
     let mut rest = Vec::new();
     let _ = std::io::Read::read_to_end(&mut left.reader, &mut rest);

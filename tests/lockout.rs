@@ -13,7 +13,7 @@ use common::log_lines;
 use common::neighbour::{
     ask, connect, hello, lines_until_closed, link_port, read_line, Protocol, READ_PATIENCE,
 };
-use common::process::ProcessHerd;
+use common::procs::{HerdProcs, Setup};
 use common::{told, Deadline};
 use herd::config::HerdConfig;
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -58,13 +58,12 @@ async fn unfinished_handshake(links: u16) -> BufReader<TcpStream> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unfinished_handshakes_past_the_pool_give_way_oldest_first() {
     // Only the pool can close them: the handshake timeout is far away.
-    let herd = ProcessHerd::start(
+    let herd = HerdProcs::start(
         binary(),
         &HerdConfig::default_herd(),
         "handshake_timeout_ms = 60000",
-        |_| None,
-    );
-    herd.wait_linked();
+    )
+    .expect("the herd starts");
     let links = link_port(herd.port("Holiday")).await.expect("link port");
     let extra = 3 * HANDSHAKE_SLOTS;
     let mut handshakes = Vec::new();
@@ -82,13 +81,12 @@ async fn unfinished_handshakes_past_the_pool_give_way_oldest_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_crowd_the_ports() {
-    let mut herd = ProcessHerd::start(
+    let mut herd = HerdProcs::start(
         binary(),
         &HerdConfig::default_herd(),
         &format!("max_connections = {SLOTS}"),
-        |_| None,
-    );
-    herd.wait_linked();
+    )
+    .expect("the herd starts");
     let holiday = herd.port("Holiday");
     let mut idle = Vec::new();
     for n in 0..SLOTS {
@@ -137,7 +135,7 @@ async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_c
     let relinked = async {
         // Let the crowd settle in first.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        herd.restart("Welsh");
+        herd.restart("Welsh").expect("Welsh starts again");
         let restarted = Instant::now();
         let welsh = herd.port("Welsh");
         let deadline = Deadline::after(Duration::from_secs(5), "the restarted Welsh links with Holiday");
@@ -164,7 +162,8 @@ async fn a_restarted_neighbour_links_at_once_while_idle_clients_and_handshakes_c
 async fn clients_that_never_read_their_replies_cannot_keep_a_newcomer_out() {
     const HOGS: usize = 4;
     let solo = HerdConfig::from_toml("[[server]]\nname = \"Solo\"\nport = 0\n", "solo").unwrap();
-    let herd = ProcessHerd::start(binary(), &solo, &format!("max_connections = {HOGS}"), |_| None);
+    let setup = Setup::tuning(&format!("max_connections = {HOGS}"));
+    let herd = HerdProcs::launch(binary(), &solo, &setup).expect("the server starts");
     let port = herd.port("Solo");
     let here = common::busy_location(20);
     told(port, &format!("IAMAT here {here} 1520023934")).await;
@@ -183,7 +182,7 @@ async fn clients_that_never_read_their_replies_cannot_keep_a_newcomer_out() {
     // Every hog has more asked than answered: once the server stops
     // sending replies, each one's reply write is stuck.
     let replies = || {
-        log_lines::lines(&herd.logs(), "Solo")
+        log_lines::lines(&herd.log_dir(), "Solo")
             .iter()
             .filter(|l| l.contains(" send "))
             .count()

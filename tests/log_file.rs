@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::log_lines::{self, parse};
-use common::process::scratch;
+use common::procs::scratch;
 use common::FixedClock;
 use herd::config::LogSettings;
 use herd::log::{ServerLog, Threshold};
@@ -54,7 +54,7 @@ fn every_kind_of_event_has_its_documented_line() {
     let old = update("kiwi", "1520023000");
     let flood = PeerMessage::Update {
         seq: Some(12),
-        update: new.clone(),
+        update: new.clone().into(),
         seen: vec!["Hands".into(), "Welsh".into()],
     };
     let events = [
@@ -210,7 +210,7 @@ fn inter_server_messages_are_logged_exactly_as_sent() {
         PeerMessage::update(odd.clone()),
         PeerMessage::Update {
             seq: Some(u64::MAX),
-            update: odd,
+            update: odd.into(),
             seen: vec!["A".into(), "B".into(), "C".into()],
         },
         PeerMessage::Ack { seqs: vec![1, 2, 3] },

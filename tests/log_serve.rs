@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::sync::Arc;
 
 use common::log_lines::{self, parse, Parsed};
-use common::process::{connect, free_ports, herd, scratch, Running, PATIENCE};
+use common::procs::{connect, free_ports, herd, scratch, Proc, PATIENCE};
 use common::{fast_tuning, Deadline};
 use herd::clock::SystemClock;
 use herd::config::{HerdConfig, LogSettings};
@@ -62,14 +62,14 @@ fn every_iamat_of_a_burst_and_every_reply_is_in_the_log() {
         .arg("--log-dir")
         .arg(&logs)
         .env("RUST_LOG", "herd=info");
-    let mut server = Running::spawn(command);
+    let mut server = Proc::spawn(command, &dir, "herd").expect("spawn herd");
 
     std::thread::scope(|s| {
         for c in 0..CONNECTIONS {
             s.spawn(move || burst(port, c));
         }
     });
-    server.stop();
+    server.stop().expect("a clean exit");
 
     let lines: Vec<Parsed> = log_lines::lines(&logs, "Solo").iter().map(|l| parse(l)).collect();
     let count = |kind: &str, prefix: &str| {

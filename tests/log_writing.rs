@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::log_lines::{self, parse};
-use common::process::scratch;
+use common::procs::scratch;
 use common::FixedClock;
 use common::{Deadline, PATIENCE};
 use herd::clock::SystemClock;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::clients::{client_of, iamats, pipeline, quantile, round};
 use common::log_lines::{self, Tally};
 use common::neighbour::{link_target, subscribe, Protocol};
-use common::process::{rss_bytes, ProcessHerd};
+use common::procs::{rss_bytes, HerdProcs, Setup};
 use common::{held_by_all, told};
 use herd::config::HerdConfig;
 use tokio::io::AsyncWriteExt;
@@ -26,7 +26,7 @@ fn binary() -> &'static Path {
 }
 
 /// Waits until every server answers WHATSAT for each of `clients`.
-async fn converged(herd: &ProcessHerd, clients: &[String]) {
+async fn converged(herd: &HerdProcs, clients: &[String]) {
     for client in clients {
         held_by_all(&herd.ports(), client).await;
     }
@@ -54,12 +54,8 @@ async fn fast(port: u16, count: usize) -> Vec<String> {
 }
 
 async fn a_fast_client(ack: &str, count: usize) {
-    let mut herd = ProcessHerd::start(
-        binary(),
-        &HerdConfig::default_herd(),
-        &format!("ack = \"{ack}\""),
-        |_| None,
-    );
+    let setup = Setup::tuning(&format!("ack = \"{ack}\""));
+    let mut herd = HerdProcs::launch(binary(), &HerdConfig::default_herd(), &setup).expect("the herd starts");
     let started = Instant::now();
     let ids = fast(herd.port("Goloman"), count).await;
     let loaded = started.elapsed();
@@ -69,8 +65,8 @@ async fn a_fast_client(ack: &str, count: usize) {
         "{count} IDs with ack = {ack}: {loaded:?} to load, {:?} to converge",
         started.elapsed()
     );
-    herd.stop();
-    let tally: Tally = log_lines::tally_before_shutdown(&herd.logs());
+    herd.stop_all().expect("the herd stops");
+    let tally: Tally = log_lines::tally_before_shutdown(&herd.log_dir());
     eprintln!("{tally:?}");
     assert_eq!(tally.link_downs, 0, "links dropped: {tally:?}");
     assert_eq!(
@@ -105,11 +101,11 @@ const RESYNCS: usize = 50;
 
 /// How many times each server logged its link to each neighbour as lost:
 /// `(server, neighbour) -> count`, before the herd began to shut down.
-fn link_downs(herd: &ProcessHerd) -> BTreeMap<(String, String), usize> {
-    let shutdown = log_lines::first_shutdown(&herd.logs()).expect("the herd has stopped");
+fn link_downs(herd: &HerdProcs) -> BTreeMap<(String, String), usize> {
+    let shutdown = log_lines::first_shutdown(&herd.log_dir()).expect("the herd has stopped");
     let mut downs = BTreeMap::new();
     for name in herd.names() {
-        let lines = log_lines::lines(&herd.logs(), &name);
+        let lines = log_lines::lines(&herd.log_dir(), &name);
         for line in lines.iter().map(|l| log_lines::parse(l)) {
             if line.kind == "link_down" && line.stamp < shutdown {
                 *downs.entry((name.clone(), line.text("peer"))).or_default() += 1;
@@ -126,12 +122,10 @@ fn link_downs(herd: &ProcessHerd) -> BTreeMap<(String, String), usize> {
 /// one they name; afterwards the herd converges. Returns how often Hands
 /// lost its link to Goloman.
 async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
-    let mut herd = ProcessHerd::start(
-        binary(),
-        &HerdConfig::default_herd(),
-        "flooding = \"pruned\"\nack = \"local\"",
-        |_| secret.map(str::to_string),
-    );
+    let template = HerdConfig::default_herd();
+    let setup = Setup::tuning("flooding = \"pruned\"\nack = \"local\"")
+        .secrets(&template, |_| secret.map(str::to_string));
+    let mut herd = HerdProcs::launch(binary(), &template, &setup).expect("the herd starts");
     let goloman = herd.port("Goloman");
     let ids = fast(goloman, STORED).await;
     held_by_all(&herd.ports(), &ids[STORED - 1]).await;
@@ -193,8 +187,8 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
     // The real Hands links again, and the herd converges.
     told(goloman, "IAMAT after-storm +1+1 1700000001").await;
     held_by_all(&herd.ports(), "after-storm").await;
-    herd.stop();
-    let tally = log_lines::tally_before_shutdown(&herd.logs());
+    herd.stop_all().expect("the herd stops");
+    let tally = log_lines::tally_before_shutdown(&herd.log_dir());
     eprintln!("{tally:?}");
     // However many RESYNCs it asks for, a feed costs at most two dumps.
     let bound = FLOOD_BOUND * updates + 2 * updates * tally.feed_ups;

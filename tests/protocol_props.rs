@@ -105,7 +105,7 @@ proptest! {
         seq in proptest::option::of(any::<u64>()),
         seen in proptest::collection::vec("[A-Za-z]{1,8}", 0..4),
     ) {
-        let message = PeerMessage::Update { seq, update: u, seen };
+        let message = PeerMessage::Update { seq, update: u.into(), seen };
         let line = message.to_string();
         prop_assert_eq!(PeerMessage::parse(line.as_bytes()), Ok(message));
     }

@@ -14,16 +14,15 @@
 //! HERD_PROCS_BIN=/path/to/old/herd cargo test --test real_herd -- --nocapture
 //! ```
 
-#[path = "common/procs/mod.rs"]
-mod procs;
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::procs::{self, fresh_time, held_time, wait_held, Conn, HerdProcs, Load, PATIENCE};
 use herd::config::HerdConfig;
-use procs::{fresh_time, held_time, wait_held, Conn, HerdProcs, Load, PATIENCE};
 
 const ROUNDS: usize = 200;
 const LOAD_CLIENTS: usize = 32;
@@ -203,6 +202,7 @@ fn an_acknowledged_update_survives_the_death_of_the_server_that_acknowledged_it(
             lost.push(format!("trial {trial}: {missing:?} never got {client}"));
         }
         herd.restart(origin)
+            .and_then(|()| herd.wait_ready())
             .expect("Goloman restarts and the herd is ready");
     }
     eprintln!(

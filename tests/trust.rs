@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::clients::whatsat;
 use common::log_lines::{self, Parsed};
 use common::neighbour::{connect, hello, lines_until_closed, link_port, read_line, Protocol, READ_PATIENCE};
-use common::process::ProcessHerd;
+use common::procs::{HerdProcs, Setup};
 use common::{held_by_all, told, Deadline};
 use herd::config::HerdConfig;
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -27,16 +27,22 @@ fn binary() -> &'static Path {
 /// Retries come quickly, so a refused neighbour tries again and again.
 const TUNING: &str = "backoff_max_ms = 200";
 
-fn secret_herd(template: &HerdConfig) -> ProcessHerd {
-    ProcessHerd::start(binary(), template, TUNING, |_| Some(SECRET.to_string()))
+/// `template` run with `secret(name)` as each server's `HERD_SECRET`.
+fn herd_with(template: &HerdConfig, tuning: &str, secret: impl Fn(&str) -> Option<String>) -> HerdProcs {
+    let setup = Setup::tuning(tuning).secrets(template, secret);
+    HerdProcs::launch(binary(), template, &setup).expect("the herd starts")
+}
+
+fn secret_herd(template: &HerdConfig) -> HerdProcs {
+    herd_with(template, TUNING, |_| Some(SECRET.to_string()))
 }
 
 /// The first logged line of `server` that `pick` accepts, waiting for the
 /// log to have it (lines reach the file within milliseconds).
-async fn logged(herd: &ProcessHerd, server: &str, pick: impl Fn(&Parsed) -> bool) -> Parsed {
+async fn logged(herd: &HerdProcs, server: &str, pick: impl Fn(&Parsed) -> bool) -> Parsed {
     let deadline = Deadline::after(READ_PATIENCE, &format!("{server} logs the line wanted"));
     loop {
-        let lines = log_lines::lines(&herd.logs(), server);
+        let lines = log_lines::lines(&herd.log_dir(), server);
         if let Some(line) = lines.iter().map(|l| log_lines::parse(l)).find(|l| pick(l)) {
             return line;
         }
@@ -117,7 +123,7 @@ async fn with_a_secret_the_herd_converges_and_strangers_and_replays_learn_nothin
 
     // Goloman logged each of the four as refused, and the herd still works.
     let refusals = || -> Vec<String> {
-        log_lines::lines(&herd.logs(), "Goloman")
+        log_lines::lines(&herd.log_dir(), "Goloman")
             .iter()
             .map(|l| log_lines::parse(l))
             .filter(|l| l.kind == "refused")
@@ -140,13 +146,11 @@ async fn servers_with_different_secrets_never_link() {
         "pair",
     )
     .unwrap();
-    let mut herd = ProcessHerd::start(binary(), &pair, TUNING, |name| {
-        Some(format!("{SECRET} of {name}"))
-    });
+    let mut herd = herd_with(&pair, TUNING, |name| Some(format!("{SECRET} of {name}")));
     told(herd.port("A"), "IAMAT only-a +1+1 7").await;
     // Each refuses the other's tries, again and again.
     let refusals = |name: &str| {
-        log_lines::lines(&herd.logs(), name)
+        log_lines::lines(&herd.log_dir(), name)
             .iter()
             .filter(|l| log_lines::parse(l).kind == "refused")
             .count()
@@ -156,9 +160,9 @@ async fn servers_with_different_secrets_never_link() {
         deadline.tick().await;
     }
     assert!(whatsat(herd.port("B"), "only-a").await.unwrap().starts_with("? "));
-    herd.stop();
+    herd.stop_all().expect("the herd stops");
     for name in ["A", "B"] {
-        let kinds: Vec<String> = log_lines::lines(&herd.logs(), name)
+        let kinds: Vec<String> = log_lines::lines(&herd.log_dir(), name)
             .iter()
             .map(|l| log_lines::parse(l).kind)
             .collect();
@@ -173,15 +177,13 @@ async fn servers_with_different_secrets_never_link() {
 #[test]
 fn without_a_secret_each_server_says_so_once_at_start() {
     for secret in [None, Some(SECRET)] {
-        let mut herd = ProcessHerd::start(binary(), &HerdConfig::default_herd(), "", |_| {
-            secret.map(str::to_string)
-        });
-        let stderr = herd.stop();
+        let mut herd = herd_with(&HerdConfig::default_herd(), "", |_| secret.map(str::to_string));
+        let stderr = herd.stop_all().expect("the herd stops");
         let want = usize::from(secret.is_none());
         for (name, stderr) in stderr {
             let said = stderr.matches("HERD_SECRET is not set").count();
             assert_eq!(said, want, "{name}, secret {secret:?}, stderr:\n{stderr}");
-            let logged = log_lines::lines(&herd.logs(), &name)
+            let logged = log_lines::lines(&herd.log_dir(), &name)
                 .iter()
                 .map(|l| log_lines::parse(l))
                 .filter(|l| l.kind == "warning" && l.text("message").contains("HERD_SECRET"))
@@ -284,7 +286,7 @@ async fn a_process_squatting_on_a_dead_neighbours_port_plants_nothing() {
     squatter.abort();
     let _ = squatter.await;
     told(herd.port("Goloman"), "IAMAT meanwhile +2+2 1520023935").await;
-    herd.restart("Welsh");
+    herd.restart("Welsh").expect("Welsh starts again");
     held_by_all(&[herd.port("Welsh")], "before").await;
     held_by_all(&[herd.port("Welsh")], "meanwhile").await;
     told(herd.port("Welsh"), "IAMAT back +3+3 1520023936").await;

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::clients::{self, held_by, Round};
 use crate::log_lines::{self, Tally};
 use crate::neighbour::{ask, connect, link_port, read_line, Protocol, READ_PATIENCE};
-use crate::process::{rss_bytes, ProcessHerd};
+use crate::procs::{rss_bytes, HerdProcs, Setup};
 
 /// The herd secret of the runs that use one.
 pub const SECRET: &str = "attack bench secret";
@@ -36,7 +36,7 @@ pub struct Variant {
 
 /// A running herd and the protocol its binary speaks.
 pub struct Herd {
-    pub procs: ProcessHerd,
+    pub procs: HerdProcs,
     pub protocol: Protocol,
     pub secret: bool,
     /// Floods are numbered (`ack = "herd"`): unnumbered lines are catch-up.
@@ -46,13 +46,11 @@ pub struct Herd {
 impl Herd {
     pub async fn start(variant: &Variant) -> Herd {
         let procs = tokio::task::block_in_place(|| {
-            let procs = ProcessHerd::start(
-                &variant.binary,
-                &HerdConfig::default_herd(),
-                &variant.tuning,
-                |_| variant.secret.then(|| SECRET.to_string()),
-            );
-            procs.wait_linked();
+            let template = HerdConfig::default_herd();
+            let setup = Setup::tuning(&variant.tuning)
+                .secrets(&template, |_| variant.secret.then(|| SECRET.to_string()));
+            let mut procs = HerdProcs::launch(&variant.binary, &template, &setup).expect("the herd starts");
+            procs.wait_ready().expect("the herd links");
             procs
         });
         // A server that knows `HERD LINKPORT?` takes links on a port of its own.
@@ -78,7 +76,7 @@ impl Herd {
     }
 
     pub fn restart(&mut self, name: &str) {
-        tokio::task::block_in_place(|| self.procs.restart(name));
+        tokio::task::block_in_place(|| self.procs.restart(name)).expect("the server starts again");
     }
 }
 
@@ -131,26 +129,15 @@ pub async fn held_by_all(herd: &Herd, servers: &[&str], client: &str, cap: Durat
 
 pub const EVERYONE: [&str; 5] = ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"];
 
-/// Bytes in the herd's log files now.
-fn log_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum()
-}
-
 /// Waits until the herd has stopped logging for a moment (or `cap` has
 /// passed): the work of one phase is over, or has settled into a steady
 /// trickle such as heartbeats.
 pub async fn quiet(dir: &Path, cap: Duration) {
     let start = Instant::now();
-    let mut last = log_size(dir);
+    let mut last = crate::log_lines::dir_bytes(dir);
     while start.elapsed() < cap {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = log_size(dir);
+        let now = crate::log_lines::dir_bytes(dir);
         if now - last < 4096 {
             return;
         }
@@ -194,7 +181,7 @@ impl Watch {
     /// Once the herd is quiet: counts the logs so far and starts sampling
     /// `attacked`'s memory (`probe` starts probing it).
     pub async fn start(herd: &Herd, attacked: &str) -> Watch {
-        let logs = herd.procs.logs();
+        let logs = herd.procs.log_dir();
         quiet(&logs, Duration::from_secs(60)).await;
         let before = tokio::task::block_in_place(|| log_lines::tally(&logs));
         let pid = herd.procs.pid(attacked);

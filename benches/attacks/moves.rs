@@ -318,7 +318,7 @@ pub async fn hoarders(herd: &mut Herd, s: &Sizes, how: Hoard) -> Figures {
     }
     // Every hoarder in place (the unread replies written) before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    quiet(&herd.procs.logs(), s.cap).await;
+    quiet(&herd.procs.log_dir(), s.cap).await;
     watch.probe();
     tokio::time::sleep(s.hold).await;
     drop(hoard);

@@ -6,7 +6,8 @@
 //! files; `driver/` runs one scenario's steps and clients; `observe/`
 //! records and shows what happened; `oracle/` judges it, apart from the
 //! server's code; `explore/` turns seeds into scenarios and shrinks
-//! failures; `report/` is what commands print and write about runs, and
+//! failures; `external/` runs the same scenarios against real
+//! processes; `report/` is what commands print and write about runs, and
 //! `cli/` the `run` and `mutate` commands.
 
 // A run stops at its first violation, so carrying one by value costs
@@ -16,11 +17,12 @@
 pub mod cli;
 pub mod driver;
 pub mod explore;
+pub mod external;
 pub mod observe;
 pub mod oracle;
 pub mod report;
 pub mod scenario;
 pub mod world;
 
-pub use driver::{run, Failure, Options, Report};
+pub use driver::{run, Caveat, Failure, Options, Report};
 pub use oracle::{FailureKind, Violation, ViolationKind};

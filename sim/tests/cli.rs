@@ -230,3 +230,71 @@ fn explore_writes_every_seed_to_json() {
         .iter()
         .all(|s| s["pass"] == true && s["steps"].as_u64() > Some(0)));
 }
+
+#[test]
+fn an_external_run_reproduces_with_its_herd_and_keeps_server_output_in_the_results() {
+    let dir = scratch("external");
+    let herd = dir.join("my herd.toml");
+    // The default herd's names and links, on ports nothing listens on.
+    let mut text_of_herd = String::from(
+        "links = [[\"Goloman\", \"Hands\"], [\"Goloman\", \"Holiday\"], [\"Goloman\", \"Wilkes\"], \
+         [\"Hands\", \"Wilkes\"], [\"Holiday\", \"Welsh\"], [\"Holiday\", \"Wilkes\"]]\n",
+    );
+    for (i, name) in ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"]
+        .iter()
+        .enumerate()
+    {
+        text_of_herd += &format!("\n[[server]]\nname = \"{name}\"\nport = {}\n", i + 1);
+    }
+    std::fs::write(&herd, text_of_herd).unwrap();
+    let (out_dir, json) = (dir.join("results"), dir.join("runs.json"));
+    let file = scenario("conformance/exact_replies.toml");
+    let command = "echo starting {name}; exit 4";
+    let out = herd_sim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--external",
+        command,
+        "--herd",
+        herd.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let reproduce = format!(
+        "  reproduce (wall-clock runs vary): {BIN} run {} --seed 1 --external 'echo starting {{name}}; exit 4' --herd '{}'\n",
+        file.display(),
+        herd.display()
+    );
+    assert!(stdout.contains(&reproduce), "{stdout}");
+    assert!(
+        stdout.contains("exited (exit status: 4) before it accepted connections"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 1 failed, 0 skipped\n"), "{stdout}");
+    let kept = out_dir.join("servers/exact_replies/Hands.out");
+    let said = std::fs::read_to_string(&kept).unwrap_or_else(|e| panic!("{}: {e}", kept.display()));
+    assert_eq!(said, "starting Hands\n");
+    let runs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(runs[0]["pass"], false);
+    assert_eq!(runs[0]["failure"]["place"], "start");
+
+    // --bug switches a bug on in simulated servers only.
+    let both = herd_sim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--external",
+        command,
+        "--bug",
+        "stale-overwrite",
+    ]);
+    assert_eq!(both.status.code(), Some(3));
+    assert!(
+        text(&both.stderr).contains("cannot be used with"),
+        "{}",
+        text(&both.stderr)
+    );
+}

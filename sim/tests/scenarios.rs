@@ -1,5 +1,6 @@
-//! Every file in scenarios/ is a test case of its own: it must pass with
-//! its default seed (its own `expect`, `holds` and `converged` steps and the
+//! Every file in scenarios/ and scenarios/conformance/ (the suite that
+//! grades real herds, docs/external.md) is a test case of its own: it must
+//! pass with its default seed (its own `expect`, `holds` and `converged` steps and the
 //! simulator's checks do the judging) and give a byte-identical trace when
 //! run twice. A new scenario file is a new test. The few scenarios whose
 //! interleaving is the point also match a snapshot of their whole trace in
@@ -7,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use herd_sim::scenario;
+use herd_sim::{cli, scenario};
 use herd_sim::{run, FailureKind, Options};
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -34,14 +35,14 @@ fn check(path: &Path) -> Result<(), Failed> {
     let first = run(&scenario, scenario.seed, Options::default());
     if let Some(f) = &first.failure {
         return Err(format!(
-            "{} at {}: {}\nreproduce: cargo run -p herd-sim -- run scenarios/{}.toml --seed {}",
+            "{} at {}: {}\nreproduce: cargo run -p herd-sim -- run {} --seed {}",
             match f.kind() {
                 FailureKind::Safety => "wrong answer or broken invariant",
                 FailureKind::Liveness => "no convergence",
             },
             f.place,
             f.message(),
-            scenario.name,
+            scenario.path,
             scenario.seed
         )
         .into());
@@ -72,14 +73,15 @@ fn check(path: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The scenario files in `dir`, as `herd-sim run dir` finds them.
+fn scenario_files(dir: &Path) -> Vec<PathBuf> {
+    cli::scenario_files(&[dir.to_path_buf()]).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
-        .expect("scenarios/ exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
+    let files = scenario_files(&root().join("scenarios"));
+    let conformance = scenario_files(&root().join("scenarios/conformance"));
     let names: Vec<String> = files
         .iter()
         .map(|p| p.file_stem().unwrap_or_default().to_string_lossy().into_owned())
@@ -93,13 +95,12 @@ fn main() {
             None => Ok(()),
         },
     )];
-    trials.extend(files.into_iter().map(|path| {
-        let name = path
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        Trial::test(name, move || check(&path))
+    let suites = [("", files), ("conformance/", conformance)];
+    trials.extend(suites.into_iter().flat_map(|(prefix, files)| {
+        files.into_iter().map(move |path| {
+            let name = path.file_stem().unwrap_or_default().to_string_lossy();
+            Trial::test(format!("{prefix}{name}"), move || check(&path))
+        })
     }));
     libtest_mimic::run(&args, trials).exit();
 }

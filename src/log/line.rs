@@ -4,9 +4,9 @@
 
 use std::fmt::{self, Write as _};
 
-use super::text::{escape_into, escape_token_into, number, padded, Stamp};
+use super::text::{escape_into, escape_token_into, number, Stamp};
 use crate::observe::{ConnId, Event, Level, Role, Source};
-use crate::protocol::{PeerMessage, Skew, Update, PEER_VERB};
+use crate::protocol::{PeerMessage, Update};
 
 /// Appends the line for `event`, stamped `unix_nanos`, ending in `\n`.
 pub(crate) fn write(out: &mut Vec<u8>, stamp: &mut Stamp, unix_nanos: i128, event: &Event<'_>) {
@@ -190,101 +190,17 @@ impl Line<'_> {
     fn update(&mut self, key: &str, update: &Update) {
         self.key(key);
         self.0.push(b'"');
-        at_line(self.0, update);
+        update.write_at_line(self.0, escape_into);
         self.0.push(b'"');
     }
 
-    /// An inter-server message as its wire line (what `Display` writes).
+    /// An inter-server message as its wire line, escaped.
     fn message(&mut self, message: &PeerMessage) {
         self.key("line");
-        let out = &mut *self.0;
-        out.push(b'"');
-        out.extend_from_slice(PEER_VERB.as_bytes());
-        match message {
-            PeerMessage::LinkPortQuery => out.extend_from_slice(b" LINKPORT?"),
-            PeerMessage::LinkPort { port } => {
-                out.extend_from_slice(b" LINKPORT ");
-                number(out, *port);
-            }
-            PeerMessage::Hello { server, nonce } => {
-                out.extend_from_slice(b" HELLO ");
-                escape_into(out, server.as_bytes());
-                out.push(b' ');
-                escape_into(out, nonce.as_bytes());
-            }
-            PeerMessage::Challenge { server, nonce, mac } => {
-                out.extend_from_slice(b" CHALLENGE ");
-                escape_into(out, server.as_bytes());
-                out.push(b' ');
-                escape_into(out, nonce.as_bytes());
-                out.push(b' ');
-                escape_into(out, mac.as_deref().unwrap_or("-").as_bytes());
-            }
-            PeerMessage::Proof { mac } => {
-                out.extend_from_slice(b" PROOF ");
-                escape_into(out, mac.as_deref().unwrap_or("-").as_bytes());
-            }
-            PeerMessage::Update { seq, update, seen } => {
-                out.extend_from_slice(b" AT ");
-                match seq {
-                    Some(seq) => number(out, *seq),
-                    None => out.push(b'-'),
-                }
-                out.push(b' ');
-                at_fields(out, update);
-                for (i, server) in seen.iter().enumerate() {
-                    out.push(if i == 0 { b' ' } else { b',' });
-                    escape_into(out, server.as_bytes());
-                }
-            }
-            PeerMessage::Dump { update } => {
-                out.extend_from_slice(b" DUMP ");
-                at_fields(out, update);
-            }
-            PeerMessage::Ack { seqs } => {
-                out.extend_from_slice(b" ACK");
-                for seq in seqs {
-                    out.push(b' ');
-                    number(out, *seq);
-                }
-            }
-            PeerMessage::Synced { count } => {
-                out.extend_from_slice(b" SYNCED ");
-                number(out, *count);
-            }
-            PeerMessage::Ping => out.extend_from_slice(b" PING"),
-            PeerMessage::Resync => out.extend_from_slice(b" RESYNC"),
-        }
-        out.push(b'"');
+        self.0.push(b'"');
+        message.write_to(self.0, escape_into);
+        self.0.push(b'"');
     }
-}
-
-/// `AT <origin> <skew> <client> <location> <time>`, escaped.
-fn at_line(out: &mut Vec<u8>, update: &Update) {
-    out.extend_from_slice(b"AT ");
-    at_fields(out, update);
-}
-
-/// `<origin> <skew> <client> <location> <time>`, escaped.
-fn at_fields(out: &mut Vec<u8>, update: &Update) {
-    escape_into(out, update.origin.as_bytes());
-    out.push(b' ');
-    skew(out, update.skew);
-    out.push(b' ');
-    escape_into(out, update.client.as_bytes());
-    out.push(b' ');
-    escape_into(out, update.location.as_str().as_bytes());
-    out.push(b' ');
-    escape_into(out, update.time.as_str().as_bytes());
-}
-
-/// As `Skew`'s `Display`: one sign, seconds, nine fraction digits.
-fn skew(out: &mut Vec<u8>, skew: Skew) {
-    out.push(if skew.0 < 0 { b'-' } else { b'+' });
-    let abs = skew.0.unsigned_abs();
-    number(out, abs / 1_000_000_000);
-    out.push(b'.');
-    padded(out, (abs % 1_000_000_000) as u32, 9);
 }
 
 /// Escapes what `Display` writes as it is written, with no string between.

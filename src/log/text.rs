@@ -76,8 +76,15 @@ pub(crate) struct Stamp {
 
 impl Stamp {
     pub(crate) fn write(&mut self, out: &mut Vec<u8>, unix_nanos: i128) {
-        let second = unix_nanos.div_euclid(1_000_000_000) as i64;
-        let nanos = unix_nanos.rem_euclid(1_000_000_000) as u32;
+        // 64-bit division while the time fits (until 2262): 128-bit
+        // division is a library call.
+        let (second, nanos) = match i64::try_from(unix_nanos) {
+            Ok(n) => (n.div_euclid(1_000_000_000), n.rem_euclid(1_000_000_000) as u32),
+            Err(_) => (
+                unix_nanos.div_euclid(1_000_000_000) as i64,
+                unix_nanos.rem_euclid(1_000_000_000) as u32,
+            ),
+        };
         if self.second != Some(second) {
             self.second = Some(second);
             self.text.clear();

@@ -7,21 +7,22 @@ use super::ParseError;
 /// precision, and a bound on what one field can cost to compare.
 const MAX_DIGITS: usize = 20;
 
-/// An unsigned decimal kept as its digits, so range checks are exact
+/// An unsigned decimal seen as its digits, so range checks are exact
 /// (`f64` would call `90.00000000000000000001` ninety). No crate keeps
 /// arbitrary decimal text exact at this size for free; comparing digit
-/// strings is all the checks need.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Decimal {
+/// strings is all the checks need. It borrows the text: checking a
+/// location allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Decimal<'a> {
     /// No leading zeros; `"0"` for zero.
-    int: String,
+    int: &'a str,
     /// No trailing zeros; empty for a whole number.
-    frac: String,
+    frac: &'a str,
 }
 
-impl Decimal {
+impl<'a> Decimal<'a> {
     /// `DIGITS` or `DIGITS.DIGITS`, each part 1 to 20 digits.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &'a str) -> Option<Self> {
         let (int, frac) = match text.split_once('.') {
             Some((int, frac)) => (int, Some(frac)),
             None => (text, None),
@@ -32,15 +33,16 @@ impl Decimal {
         }
         let int = int.trim_start_matches('0');
         Some(Self {
-            int: if int.is_empty() { "0".into() } else { int.into() },
-            frac: frac.unwrap_or("").trim_end_matches('0').into(),
+            int: if int.is_empty() { "0" } else { int },
+            frac: frac.unwrap_or("").trim_end_matches('0'),
         })
     }
 
-    pub(crate) fn whole(n: u32) -> Self {
+    /// A whole number, written without leading zeros.
+    pub(crate) const fn whole(digits: &'a str) -> Self {
         Self {
-            int: n.to_string(),
-            frac: String::new(),
+            int: digits,
+            frac: "",
         }
     }
 
@@ -49,55 +51,50 @@ impl Decimal {
     }
 }
 
-impl Ord for Decimal {
+impl Ord for Decimal<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         // Without leading zeros a longer integer part is a larger one; without
         // trailing zeros fractions compare as text.
-        (self.int.len(), &self.int, &self.frac).cmp(&(other.int.len(), &other.int, &other.frac))
+        (self.int.len(), self.int, self.frac).cmp(&(other.int.len(), other.int, other.frac))
     }
 }
 
-impl PartialOrd for Decimal {
+impl PartialOrd for Decimal<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl fmt::Display for Decimal {
-    /// Normalised: `010.50` shows as `10.5`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.frac.is_empty() {
-            f.write_str(&self.int)
-        } else {
-            write!(f, "{}.{}", self.int, self.frac)
-        }
-    }
+/// A WHATSAT radius in kilometres, kept as the decimal the client sent
+/// (normalised) so the range check and the conversion to metres are exact
+/// (no floating-point surprises in the legacy API's `radius=` parameter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Radius {
+    int: String,
+    frac: String,
 }
 
-/// A WHATSAT radius in kilometres, kept as the decimal the client sent so
-/// the range check and the conversion to metres are exact (no
-/// floating-point surprises in the legacy API's `radius=` parameter).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Radius(Decimal);
-
 /// SPEC: greater than 0 and at most 50 km.
-const MAX_RADIUS_KM: u32 = 50;
+const MAX_RADIUS_KM: Decimal<'static> = Decimal::whole("50");
 
 impl Radius {
     /// Accepts `DIGITS` or `DIGITS.DIGITS`.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let km = Decimal::parse(text).ok_or_else(|| ParseError::BadRadius(text.to_string()))?;
-        if km.is_zero() || km > Decimal::whole(MAX_RADIUS_KM) {
+        if km.is_zero() || km > MAX_RADIUS_KM {
             return Err(ParseError::RadiusOutOfRange(text.to_string()));
         }
-        Ok(Self(km))
+        Ok(Self {
+            int: km.int.to_string(),
+            frac: km.frac.to_string(),
+        })
     }
 
     /// The radius in metres, as exact decimal text: `10.5` km is `10500`.
     pub fn metres_text(&self) -> String {
-        let frac = format!("{:0<3}", self.0.frac);
+        let frac = format!("{:0<3}", self.frac);
         let (whole, rest) = frac.split_at(3);
-        let int = format!("{}{}", self.0.int, whole);
+        let int = format!("{}{}", self.int, whole);
         let int = int.trim_start_matches('0');
         let int = if int.is_empty() { "0" } else { int };
         if rest.is_empty() {
@@ -116,7 +113,11 @@ impl Radius {
 impl fmt::Display for Radius {
     /// The value in kilometres, normalised (`010.50` shows as `10.5`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        if self.frac.is_empty() {
+            f.write_str(&self.int)
+        } else {
+            write!(f, "{}.{}", self.int, self.frac)
+        }
     }
 }
 

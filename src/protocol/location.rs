@@ -3,50 +3,51 @@ use std::fmt;
 use super::decimal::Decimal;
 use super::ParseError;
 
-/// An ISO 6709 style `+LAT-LON` pair: the text as sent (echoed verbatim)
-/// plus the degrees as `f64` for Places. Range checks are exact, on the
-/// decimal text.
-#[derive(Debug, Clone, PartialEq)]
+/// An ISO 6709 style `+LAT-LON` pair, kept as the text as sent (echoed
+/// verbatim). Range checks are exact, on the decimal text; the degrees as
+/// `f64` are only worked out for Places, so carrying a location around
+/// costs one string.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     text: String,
-    lat: f64,
-    lon: f64,
+    /// Where the longitude's sign is.
+    split: usize,
 }
+
+const MAX_LATITUDE: Decimal<'static> = Decimal::whole("90");
+const MAX_LONGITUDE: Decimal<'static> = Decimal::whole("180");
 
 impl Location {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let bad = || ParseError::BadLocation(text.to_string());
         // The longitude starts at the first sign after the latitude's own.
         let split = text
-            .char_indices()
+            .bytes()
             .skip(1)
-            .find(|&(_, c)| c == '+' || c == '-')
-            .map(|(i, _)| i)
+            .position(|b| b == b'+' || b == b'-')
+            .map(|i| i + 1)
             .ok_or_else(bad)?;
         let (lat_text, lon_text) = text.split_at(split);
         let lat = magnitude(lat_text).ok_or_else(bad)?;
         let lon = magnitude(lon_text).ok_or_else(bad)?;
-        if lat > Decimal::whole(90) {
+        if lat > MAX_LATITUDE {
             return Err(ParseError::LatitudeOutOfRange(text.to_string()));
         }
-        if lon > Decimal::whole(180) {
+        if lon > MAX_LONGITUDE {
             return Err(ParseError::LongitudeOutOfRange(text.to_string()));
         }
-        let degrees = |part: &str| part.parse::<f64>().map_err(|_| bad());
         Ok(Self {
             text: text.to_string(),
-            lat: degrees(lat_text)?,
-            lon: degrees(lon_text)?,
+            split,
         })
     }
 
     /// A location whose range nobody checked (the bug catalogue's
     /// floating-point check builds one).
-    pub(crate) fn unchecked(text: &str, lat: f64, lon: f64) -> Self {
+    pub(crate) fn unchecked(text: &str, split: usize) -> Self {
         Self {
             text: text.to_string(),
-            lat,
-            lon,
+            split,
         }
     }
 
@@ -55,16 +56,21 @@ impl Location {
     }
 
     pub fn latitude(&self) -> f64 {
-        self.lat
+        degrees(&self.text[..self.split])
     }
 
     pub fn longitude(&self) -> f64 {
-        self.lon
+        degrees(&self.text[self.split..])
     }
 }
 
+/// A checked `[+-]DIGITS[.DIGITS]` always parses as `f64`.
+fn degrees(part: &str) -> f64 {
+    part.parse().unwrap_or(f64::NAN)
+}
+
 /// The size of `[+-]DIGITS[.DIGITS]`, with the sign required.
-fn magnitude(text: &str) -> Option<Decimal> {
+fn magnitude(text: &str) -> Option<Decimal<'_>> {
     Decimal::parse(text.strip_prefix(['+', '-'])?)
 }
 

@@ -16,7 +16,7 @@ pub use limits::ClientLimits;
 pub use location::Location;
 pub use peer::{PeerMessage, MAC_HEX, NONCE_HEX, PEER_VERB};
 pub use time::{ClientTime, Skew};
-pub use update::Update;
+pub use update::{verbatim, Update};
 
 /// SPEC: fields are separated by space, tab, CR, LF, form feed or vertical
 /// tab. `u8::is_ascii_whitespace` leaves out vertical tab, hence our own.
@@ -25,9 +25,29 @@ pub fn is_field_space(b: u8) -> bool {
 }
 
 /// Splits a line into its white-space separated fields.
-pub fn fields(line: &str) -> impl Iterator<Item = &str> {
-    line.split(|c: char| c.is_ascii() && is_field_space(c as u8))
-        .filter(|f| !f.is_empty())
+pub fn fields(line: &str) -> impl Iterator<Item = &str> + Clone {
+    Fields(line)
+}
+
+/// Scans bytes, not chars: every separator is ASCII, and a UTF-8
+/// sequence never holds an ASCII byte, so each field is still whole text.
+#[derive(Clone)]
+struct Fields<'a>(&'a str);
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.0.as_bytes();
+        let start = bytes.iter().position(|&b| !is_field_space(b))?;
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| is_field_space(b))
+            .map_or(bytes.len(), |n| start + n);
+        let field = &self.0[start..end];
+        self.0 = &self.0[end..];
+        Some(field)
+    }
 }
 
 /// Escapes client-supplied bytes for a log line: printable ASCII stays,

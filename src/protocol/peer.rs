@@ -27,8 +27,9 @@
 //! has no secret.
 
 use std::fmt;
+use std::sync::Arc;
 
-use super::{fields, ClientTime, Location, ParseError, Skew, Update};
+use super::{fields, verbatim, ClientTime, Location, ParseError, Skew, Update};
 
 pub const PEER_VERB: &str = "HERD";
 
@@ -56,7 +57,9 @@ pub enum PeerMessage {
     },
     Update {
         seq: Option<u64>,
-        update: Update,
+        /// Shared: a flooded update goes out to several neighbours, and is
+        /// reported to observers, without a copy.
+        update: Arc<Update>,
         seen: Vec<String>,
     },
     Dump {
@@ -72,80 +75,94 @@ pub enum PeerMessage {
     Resync,
 }
 
+/// The most fields a message other than `ACK` has.
+const MAX_FIELDS: usize = 9;
+
 impl PeerMessage {
     /// An update that wants no acknowledgement, with nothing known about who has it.
     pub fn update(update: Update) -> Self {
         Self::Update {
             seq: None,
-            update,
+            update: Arc::new(update),
             seen: Vec::new(),
         }
     }
 
     pub fn parse(line: &[u8]) -> Result<Self, ParseError> {
         let line = std::str::from_utf8(line).map_err(|_| ParseError::NotUtf8)?;
-        let f: Vec<&str> = fields(line).collect();
         let bad = |why: &str| ParseError::BadPeerMessage(why.to_string());
         let number = |text: &str, what: &str| text.parse::<u64>().map_err(|_| bad(what));
-        match f.as_slice() {
-            [PEER_VERB, "LINKPORT?"] => Ok(Self::LinkPortQuery),
-            [PEER_VERB, "LINKPORT", port] => Ok(Self::LinkPort {
+        let mut words = fields(line);
+        if words.next() != Some(PEER_VERB) {
+            return Err(bad("not a HERD line"));
+        }
+        let mut verb = words.clone();
+        if verb.next() == Some("ACK") {
+            let seqs = verb
+                .map(|s| number(s, "ACK sequence number"))
+                .collect::<Result<Vec<_>, _>>()?;
+            if seqs.is_empty() {
+                return Err(bad(line));
+            }
+            return Ok(Self::Ack { seqs });
+        }
+        // The rest on the stack: no allocation but what the message keeps.
+        let mut f = [""; MAX_FIELDS];
+        let mut n = 0;
+        for word in words {
+            if n == MAX_FIELDS {
+                return Err(bad(line));
+            }
+            f[n] = word;
+            n += 1;
+        }
+        let update = |f: &[&str]| -> Result<Update, ParseError> {
+            Ok(Update {
+                origin: f[0].to_string(),
+                skew: Skew::parse(f[1])?,
+                client: f[2].to_string(),
+                location: Location::parse(f[3])?,
+                time: ClientTime::parse(f[4])?,
+            })
+        };
+        match &f[..n] {
+            ["LINKPORT?"] => Ok(Self::LinkPortQuery),
+            ["LINKPORT", port] => Ok(Self::LinkPort {
                 port: port.parse().map_err(|_| bad("LINKPORT port"))?,
             }),
-            [PEER_VERB, "HELLO", server, nonce] => Ok(Self::Hello {
+            ["HELLO", server, nonce] => Ok(Self::Hello {
                 server: server.to_string(),
                 nonce: hex_field(nonce, NONCE_HEX).ok_or_else(|| bad("HELLO nonce"))?,
             }),
-            [PEER_VERB, "CHALLENGE", server, nonce, mac] => Ok(Self::Challenge {
+            ["CHALLENGE", server, nonce, mac] => Ok(Self::Challenge {
                 server: server.to_string(),
                 nonce: hex_field(nonce, NONCE_HEX).ok_or_else(|| bad("CHALLENGE nonce"))?,
                 mac: mac_field(mac).ok_or_else(|| bad("CHALLENGE mac"))?,
             }),
-            [PEER_VERB, "PROOF", mac] => Ok(Self::Proof {
+            ["PROOF", mac] => Ok(Self::Proof {
                 mac: mac_field(mac).ok_or_else(|| bad("PROOF mac"))?,
             }),
-            [PEER_VERB, "AT", seq, origin, skew, client, location, time, seen @ ..] if seen.len() <= 1 => {
-                Ok(Self::Update {
-                    seq: match *seq {
-                        "-" => None,
-                        n => Some(number(n, "AT sequence number")?),
-                    },
-                    update: Update {
-                        origin: origin.to_string(),
-                        skew: Skew::parse(skew)?,
-                        client: client.to_string(),
-                        location: Location::parse(location)?,
-                        time: ClientTime::parse(time)?,
-                    },
-                    seen: seen
-                        .iter()
-                        .flat_map(|s| s.split(','))
-                        .map(str::to_string)
-                        .collect(),
-                })
-            }
-            [PEER_VERB, "DUMP", origin, skew, client, location, time] => Ok(Self::Dump {
-                update: Update {
-                    origin: origin.to_string(),
-                    skew: Skew::parse(skew)?,
-                    client: client.to_string(),
-                    location: Location::parse(location)?,
-                    time: ClientTime::parse(time)?,
+            ["AT", seq, rest @ ..] if (5..=6).contains(&rest.len()) => Ok(Self::Update {
+                seq: match *seq {
+                    "-" => None,
+                    n => Some(number(n, "AT sequence number")?),
                 },
-            }),
-            [PEER_VERB, "ACK", seqs @ ..] if !seqs.is_empty() => Ok(Self::Ack {
-                seqs: seqs
+                update: Arc::new(update(rest)?),
+                seen: rest[5..]
                     .iter()
-                    .map(|s| number(s, "ACK sequence number"))
-                    .collect::<Result<_, _>>()?,
+                    .flat_map(|s| s.split(','))
+                    .map(str::to_string)
+                    .collect(),
             }),
-            [PEER_VERB, "SYNCED", count] => Ok(Self::Synced {
+            ["DUMP", rest @ ..] if rest.len() == 5 => Ok(Self::Dump {
+                update: update(rest)?,
+            }),
+            ["SYNCED", count] => Ok(Self::Synced {
                 count: number(count, "SYNCED count")?,
             }),
-            [PEER_VERB, "PING"] => Ok(Self::Ping),
-            [PEER_VERB, "RESYNC"] => Ok(Self::Resync),
-            [PEER_VERB, ..] => Err(bad(line)),
-            _ => Err(bad("not a HERD line")),
+            ["PING"] => Ok(Self::Ping),
+            ["RESYNC"] => Ok(Self::Resync),
+            _ => Err(bad(line)),
         }
     }
 
@@ -153,6 +170,76 @@ impl PeerMessage {
     /// the `HERD` verb), whether or not it is well formed.
     pub fn is_peer_line(line: &[u8]) -> bool {
         std::str::from_utf8(line).is_ok_and(|l| fields(l).next() == Some(PEER_VERB))
+    }
+
+    /// Appends the line (without its ending), each text field through
+    /// `text` (`verbatim` on the wire, escaped in a log), without going
+    /// through `core::fmt`.
+    pub fn write_to(&self, out: &mut Vec<u8>, text: impl Fn(&mut Vec<u8>, &[u8]) + Copy) {
+        let number =
+            |out: &mut Vec<u8>, n: u64| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        let mac =
+            |out: &mut Vec<u8>, mac: &Option<String>| text(out, mac.as_deref().unwrap_or("-").as_bytes());
+        out.extend_from_slice(PEER_VERB.as_bytes());
+        match self {
+            Self::LinkPortQuery => out.extend_from_slice(b" LINKPORT?"),
+            Self::LinkPort { port } => {
+                out.extend_from_slice(b" LINKPORT ");
+                number(out, u64::from(*port));
+            }
+            Self::Hello { server, nonce } => {
+                out.extend_from_slice(b" HELLO ");
+                text(out, server.as_bytes());
+                out.push(b' ');
+                text(out, nonce.as_bytes());
+            }
+            Self::Challenge {
+                server,
+                nonce,
+                mac: m,
+            } => {
+                out.extend_from_slice(b" CHALLENGE ");
+                text(out, server.as_bytes());
+                out.push(b' ');
+                text(out, nonce.as_bytes());
+                out.push(b' ');
+                mac(out, m);
+            }
+            Self::Proof { mac: m } => {
+                out.extend_from_slice(b" PROOF ");
+                mac(out, m);
+            }
+            Self::Update { seq, update, seen } => {
+                out.extend_from_slice(b" AT ");
+                match seq {
+                    Some(seq) => number(out, *seq),
+                    None => out.push(b'-'),
+                }
+                out.push(b' ');
+                update.write_fields(out, text);
+                for (i, server) in seen.iter().enumerate() {
+                    out.push(if i == 0 { b' ' } else { b',' });
+                    text(out, server.as_bytes());
+                }
+            }
+            Self::Dump { update } => {
+                out.extend_from_slice(b" DUMP ");
+                update.write_fields(out, text);
+            }
+            Self::Ack { seqs } => {
+                out.extend_from_slice(b" ACK");
+                for seq in seqs {
+                    out.push(b' ');
+                    number(out, *seq);
+                }
+            }
+            Self::Synced { count } => {
+                out.extend_from_slice(b" SYNCED ");
+                number(out, *count);
+            }
+            Self::Ping => out.extend_from_slice(b" PING"),
+            Self::Resync => out.extend_from_slice(b" RESYNC"),
+        }
     }
 }
 
@@ -174,46 +261,9 @@ fn mac_field(text: &str) -> Option<Option<String>> {
 impl fmt::Display for PeerMessage {
     /// The line without its ending.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mac = |m: &Option<String>| m.clone().unwrap_or_else(|| "-".to_string());
-        match self {
-            Self::LinkPortQuery => write!(f, "{PEER_VERB} LINKPORT?"),
-            Self::LinkPort { port } => write!(f, "{PEER_VERB} LINKPORT {port}"),
-            Self::Hello { server, nonce } => write!(f, "{PEER_VERB} HELLO {server} {nonce}"),
-            Self::Challenge {
-                server,
-                nonce,
-                mac: m,
-            } => {
-                write!(f, "{PEER_VERB} CHALLENGE {server} {nonce} {}", mac(m))
-            }
-            Self::Proof { mac: m } => write!(f, "{PEER_VERB} PROOF {}", mac(m)),
-            Self::Update { seq, update, seen } => {
-                write!(f, "{PEER_VERB} AT ")?;
-                match seq {
-                    Some(n) => write!(f, "{n}")?,
-                    None => f.write_str("-")?,
-                }
-                // `update` displays as `AT <origin> ...`; skip its verb.
-                let text = update.to_string();
-                f.write_str(&text[2..])?;
-                if !seen.is_empty() {
-                    write!(f, " {}", seen.join(","))?;
-                }
-                Ok(())
-            }
-            // `update` displays as `AT <origin> ...`; skip its verb.
-            Self::Dump { update } => write!(f, "{PEER_VERB} DUMP{}", &update.to_string()[2..]),
-            Self::Ack { seqs } => {
-                f.write_str("HERD ACK")?;
-                for seq in seqs {
-                    write!(f, " {seq}")?;
-                }
-                Ok(())
-            }
-            Self::Synced { count } => write!(f, "{PEER_VERB} SYNCED {count}"),
-            Self::Ping => write!(f, "{PEER_VERB} PING"),
-            Self::Resync => write!(f, "{PEER_VERB} RESYNC"),
-        }
+        let mut line = Vec::with_capacity(128);
+        self.write_to(&mut line, verbatim);
+        f.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -248,7 +298,9 @@ mod tests {
             Ok(PeerMessage::Update { update, .. }) => update,
             other => panic!("{other:?}"),
         };
-        round_trip(PeerMessage::Dump { update });
+        round_trip(PeerMessage::Dump {
+            update: (*update).clone(),
+        });
         round_trip(PeerMessage::Synced { count: 3 });
         round_trip(PeerMessage::Ping);
         round_trip(PeerMessage::Resync);

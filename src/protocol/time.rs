@@ -15,30 +15,10 @@ pub struct ClientTime {
 impl ClientTime {
     /// Accepts `SECONDS` or `SECONDS.FRACTION` with 1 to 9 fraction digits.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let bad = || ParseError::BadTime(text.to_string());
-        let (secs, frac) = match text.split_once('.') {
-            Some((s, f)) => (s, f),
-            None => (text, ""),
-        };
-        if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        if text.contains('.') && (frac.is_empty() || frac.len() > 9) {
-            return Err(bad());
-        }
-        if !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let secs: u64 = secs.parse().map_err(|_| bad())?;
-        let frac_nanos: i128 = if frac.is_empty() {
-            0
-        } else {
-            let digits: i128 = frac.parse().map_err(|_| bad())?;
-            digits * 10i128.pow(9 - frac.len() as u32)
-        };
+        let nanos = nanos_of(text).ok_or_else(|| ParseError::BadTime(text.to_string()))?;
         Ok(Self {
             text: text.to_string(),
-            nanos: secs as i128 * NANOS_PER_SEC + frac_nanos,
+            nanos,
         })
     }
 
@@ -74,18 +54,69 @@ impl Skew {
             Some(b'-') => (true, &text[1..]),
             _ => return Err(bad()),
         };
-        let magnitude = ClientTime::parse(rest).map_err(|_| bad())?.nanos();
+        let magnitude = nanos_of(rest).ok_or_else(bad)?;
         Ok(Skew(if negative { -magnitude } else { magnitude }))
     }
+
+    /// Appends what `Display` writes, without going through `core::fmt`.
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        out.push(if self.0 < 0 { b'-' } else { b'+' });
+        let abs = self.0.unsigned_abs();
+        let per_sec = NANOS_PER_SEC as u128;
+        out.extend_from_slice(itoa::Buffer::new().format(abs / per_sec).as_bytes());
+        out.push(b'.');
+        let mut frac = (abs % per_sec) as u32;
+        let mut digits = [b'0'; 9];
+        for slot in digits.iter_mut().rev() {
+            *slot = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        out.extend_from_slice(&digits);
+    }
+}
+
+/// `SECONDS` or `SECONDS.FRACTION` (1 to 9 digits) in nanoseconds, in one
+/// pass: no sign, no exponent, seconds up to `u64::MAX`.
+fn nanos_of(text: &str) -> Option<i128> {
+    let mut bytes = text.bytes();
+    let mut whole: u64 = 0;
+    let mut whole_digits = 0;
+    let mut point = false;
+    for b in bytes.by_ref() {
+        match b {
+            b'0'..=b'9' => {
+                whole = whole.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                whole_digits += 1;
+            }
+            b'.' => {
+                point = true;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let mut frac: u32 = 0;
+    let mut frac_digits = 0;
+    for b in bytes {
+        if !b.is_ascii_digit() || frac_digits == 9 {
+            return None;
+        }
+        frac = frac * 10 + u32::from(b - b'0');
+        frac_digits += 1;
+    }
+    if whole_digits == 0 || (point && frac_digits == 0) {
+        return None;
+    }
+    let scale = 10u32.pow(9 - frac_digits);
+    Some(i128::from(whole) * NANOS_PER_SEC + i128::from(frac * scale))
 }
 
 impl fmt::Display for Skew {
     /// Always signed, exactly nine fraction digits: `+0.263873386`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { '-' } else { '+' };
-        let abs = self.0.unsigned_abs();
-        let per_sec = NANOS_PER_SEC as u128;
-        write!(f, "{sign}{}.{:09}", abs / per_sec, abs % per_sec)
+        let mut text = Vec::with_capacity(48);
+        self.write_to(&mut text);
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -101,6 +132,12 @@ mod tests {
             1_520_023_934_918_963_997
         );
         assert_eq!(ClientTime::parse("7").unwrap().nanos(), 7_000_000_000);
+        assert_eq!(
+            ClientTime::parse("18446744073709551615.000000001")
+                .unwrap()
+                .nanos(),
+            i128::from(u64::MAX) * 1_000_000_000 + 1
+        );
     }
 
     #[test]
@@ -116,6 +153,8 @@ mod tests {
             "1.2.3",
             "x",
             "1.-2",
+            "18446744073709551616",
+            "1. 5",
         ] {
             assert!(ClientTime::parse(bad).is_err(), "{bad:?} parsed");
         }
@@ -123,6 +162,8 @@ mod tests {
 
     #[test]
     fn skew_has_one_sign_and_nine_digits() {
+        let max = i128::from(u64::MAX) * 1_000_000_000 + 999_999_999;
+        assert_eq!(Skew(-max).to_string(), "-18446744073709551615.999999999");
         assert_eq!(Skew(263_873_386).to_string(), "+0.263873386");
         assert_eq!(Skew(-99_937_523_000).to_string(), "-99.937523000");
         assert_eq!(Skew(0).to_string(), "+0.000000000");

@@ -35,7 +35,7 @@ impl Done {
 /// acknowledged, and what to do when it reaches zero.
 pub struct Engagement {
     outstanding: AtomicUsize,
-    done: Mutex<Vec<Done>>,
+    done: Mutex<Option<Done>>,
 }
 
 impl Engagement {
@@ -44,7 +44,7 @@ impl Engagement {
     pub fn new(done: Done) -> Arc<Self> {
         Arc::new(Self {
             outstanding: AtomicUsize::new(1),
-            done: Mutex::new(vec![done]),
+            done: Mutex::new(Some(done)),
         })
     }
 
@@ -56,7 +56,7 @@ impl Engagement {
     /// One forward acknowledged (or given up on).
     pub fn release(&self) {
         if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let done = std::mem::take(&mut *self.done.lock().unwrap_or_else(|p| p.into_inner()));
+            let done = self.done.lock().unwrap_or_else(|p| p.into_inner()).take();
             done.into_iter().for_each(Done::fire);
         }
     }

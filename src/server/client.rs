@@ -3,6 +3,8 @@
 //! ack.rs) or at once (`ack = "local"`, and then the next line is not read
 //! until the neighbours' queues have room).
 
+use std::sync::Arc;
+
 use tokio::sync::oneshot;
 
 use super::ack::Done;
@@ -13,7 +15,7 @@ use super::Shutdown;
 use crate::net::Stream;
 use crate::observe::{ConnId, Event, Source};
 use crate::places::{error_response, NearbyRequest};
-use crate::protocol::{parse_client_line, whatsat_reply, ClientCommand, PeerMessage, Skew, Update};
+use crate::protocol::{parse_client_line, verbatim, whatsat_reply, ClientCommand, PeerMessage, Skew, Update};
 
 pub(super) async fn serve<S: Stream>(
     stream: S,
@@ -78,6 +80,14 @@ pub(super) async fn serve<S: Stream>(
     ctx.report(Event::Closed { conn, why });
 }
 
+/// `AT ...` and its line ending.
+fn at_reply(update: &Update) -> Vec<u8> {
+    let mut reply = Vec::with_capacity(128);
+    update.write_at_line(&mut reply, verbatim);
+    reply.push(b'\n');
+    reply
+}
+
 /// `? <line as received>`.
 fn refusal(line: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(line.len() + 3);
@@ -124,14 +134,14 @@ async fn respond(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
             } else {
                 Skew::between(now, &time)
             };
-            let update = Update {
+            let update = Arc::new(Update {
                 origin: ctx.state.name.clone(),
                 skew,
                 client,
                 location,
                 time,
-            };
-            let reply = format!("{update}\n");
+            });
+            let reply = at_reply(&update);
             if ctx.acks_local() || crate::bug!(ctx.bugs, AckBeforeFlood) {
                 ctx.apply(update, Source::Client(conn), &[], None);
             } else {
@@ -140,7 +150,7 @@ async fn respond(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
                 // Fires once every reachable neighbour holds it, or gave up.
                 let _ = heard.await;
             }
-            reply.into_bytes()
+            reply
         }
         ClientCommand::WhatsAt {
             client,
@@ -183,9 +193,9 @@ fn peer_line(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
             format!("{}\n", PeerMessage::LinkPort { port: ctx.link_port }).into_bytes()
         }
         Ok(PeerMessage::Update { update, .. }) if crate::bug!(ctx.bugs, AtFromClients) => {
-            let reply = format!("{update}\n");
+            let reply = at_reply(&update);
             ctx.apply(update, Source::Client(conn), &[], None);
-            reply.into_bytes()
+            reply
         }
         _ => {
             ctx.report(Event::Invalid {

@@ -69,7 +69,13 @@ impl Ctx {
         }
     }
 
-    pub fn apply(&self, update: Update, source: Source<'_>, seen: &[String], done: Option<Done>) -> bool {
+    pub fn apply(
+        &self,
+        update: Arc<Update>,
+        source: Source<'_>,
+        seen: &[String],
+        done: Option<Done>,
+    ) -> bool {
         self.state.apply(update, source, seen, done, self.bugs)
     }
 

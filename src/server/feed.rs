@@ -222,6 +222,8 @@ async fn write_side<S: Stream>(
     let chunk = ctx.tuning.catch_up_chunk.max(1);
     let mut dump = Some(Dump { after: None, sent: 0 });
     let mut last_sent = Instant::now();
+    // Reused for every batch.
+    let mut messages: Vec<PeerMessage> = Vec::new();
     loop {
         if outbox.is_closed() {
             return "replaced by a newer link from the same neighbour";
@@ -229,15 +231,14 @@ async fn write_side<S: Stream>(
         if crate::bug!(ctx.bugs, QueueOverflowDropsLink) && outbox.pending_len() > ctx.tuning.link_queue {
             return "queue overflowed";
         }
-        let mut messages: Vec<PeerMessage> = outbox
-            .take_batch(chunk)
-            .into_iter()
-            .map(|(seq, f)| PeerMessage::Update {
+        messages.clear();
+        outbox.take_batch(chunk, |seq, f| {
+            messages.push(PeerMessage::Update {
                 seq,
                 update: f.update,
-                seen: f.seen.to_vec(),
+                seen: f.seen.map_or_else(Vec::new, |seen| seen.to_vec()),
             })
-            .collect();
+        });
         // A dump chunk rides along with every batch, so a dump finishes
         // however busy the feed is.
         if let Some(d) = &mut dump {

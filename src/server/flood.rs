@@ -13,12 +13,6 @@ use tokio::time::Instant;
 
 use crate::config::Flooding;
 
-/// One subscribed neighbour, as the policy sees it.
-pub struct Candidate<'a> {
-    pub neighbour: &'a str,
-    pub heard_at: Instant,
-}
-
 pub struct Policy {
     pub flooding: Flooding,
     pub heartbeat: Duration,
@@ -26,65 +20,42 @@ pub struct Policy {
     pub looping: bool,
 }
 
-/// The chosen targets (indices into the candidates) and the `seen` list.
-pub struct Targets {
-    pub indices: Vec<usize>,
-    pub seen: Vec<String>,
-}
-
 impl Policy {
-    pub fn targets(
+    /// Whether an update that came `from` (none: from a client) and says it
+    /// was sent to `seen` goes to `neighbour`.
+    pub fn sends_to(&self, neighbour: &str, from: Option<&str>, seen: &[String]) -> bool {
+        let pruned = self.flooding == Flooding::Pruned;
+        self.looping || !(Some(neighbour) == from || (pruned && seen.iter().any(|s| s == neighbour)))
+    }
+
+    /// The `seen` list that goes with it to `targets` (each a neighbour and
+    /// when it was last heard from): `None` unless flooding is pruned.
+    pub fn seen_after<'a>(
         &self,
         me: &str,
-        candidates: &[Candidate<'_>],
-        from: Option<&str>,
+        targets: impl Iterator<Item = (&'a str, Instant)>,
         seen: &[String],
-    ) -> Targets {
-        let pruned = self.flooding == Flooding::Pruned;
-        let skip = |neighbour: &str| {
-            !self.looping && (Some(neighbour) == from || (pruned && seen.iter().any(|s| s == neighbour)))
-        };
-        let indices: Vec<usize> = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !skip(c.neighbour))
-            .map(|(i, _)| i)
-            .collect();
-        if !pruned {
-            return Targets {
-                indices,
-                seen: Vec::new(),
-            };
+    ) -> Option<Vec<String>> {
+        if self.flooding != Flooding::Pruned {
+            return None;
         }
         let fresh_since = Instant::now().checked_sub(self.heartbeat + self.heartbeat / 2);
         let mut all: Vec<String> = seen.to_vec();
         all.push(me.to_string());
         all.extend(
-            indices
-                .iter()
-                .map(|&i| &candidates[i])
-                .filter(|c| fresh_since.is_none_or(|t| c.heard_at >= t))
-                .map(|c| c.neighbour.to_string()),
+            targets
+                .filter(|(_, heard_at)| fresh_since.is_none_or(|t| *heard_at >= t))
+                .map(|(neighbour, _)| neighbour.to_string()),
         );
         all.sort();
         all.dedup();
-        Targets { indices, seen: all }
+        Some(all)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn candidates(names: &[&'static str]) -> Vec<Candidate<'static>> {
-        names
-            .iter()
-            .map(|n| Candidate {
-                neighbour: n,
-                heard_at: Instant::now(),
-            })
-            .collect()
-    }
 
     fn policy(flooding: Flooding) -> Policy {
         Policy {
@@ -94,19 +65,43 @@ mod tests {
         }
     }
 
+    fn targets(policy: &Policy, from: Option<&str>, seen: &[String]) -> Vec<&'static str> {
+        ["A", "B", "C"]
+            .into_iter()
+            .filter(|n| policy.sends_to(n, from, seen))
+            .collect()
+    }
+
     #[test]
     fn plain_skips_only_the_sender() {
-        let c = candidates(&["A", "B", "C"]);
-        let t = policy(Flooding::Plain).targets("M", &c, Some("B"), &["A".into()]);
-        assert_eq!(t.indices, [0, 2]);
-        assert!(t.seen.is_empty());
+        let p = policy(Flooding::Plain);
+        let seen = ["A".to_string()];
+        assert_eq!(targets(&p, Some("B"), &seen), ["A", "C"]);
+        assert_eq!(
+            p.seen_after("M", [("A", Instant::now())].into_iter(), &seen),
+            None
+        );
     }
 
     #[test]
     fn pruned_skips_the_seen_and_passes_on_whom_it_sent_to() {
-        let c = candidates(&["A", "B", "C"]);
-        let t = policy(Flooding::Pruned).targets("M", &c, Some("B"), &["A".into(), "B".into()]);
-        assert_eq!(t.indices, [2]);
-        assert_eq!(t.seen, ["A", "B", "C", "M"]);
+        let p = policy(Flooding::Pruned);
+        let seen = ["A".to_string(), "B".to_string()];
+        let to = targets(&p, Some("B"), &seen);
+        assert_eq!(to, ["C"]);
+        let heard = to.into_iter().map(|n| (n, Instant::now()));
+        assert_eq!(p.seen_after("M", heard, &seen).unwrap(), ["A", "B", "C", "M"]);
+    }
+
+    #[test]
+    fn a_neighbour_not_heard_from_for_a_heartbeat_and_a_half_is_not_counted_as_sent() {
+        let p = policy(Flooding::Pruned);
+        let now = Instant::now();
+        let ago = |ms| {
+            now.checked_sub(Duration::from_millis(ms))
+                .expect("uptime over 2 s")
+        };
+        let heard = [("C", ago(1_600)), ("D", ago(1_400)), ("E", now)].into_iter();
+        assert_eq!(p.seen_after("M", heard, &[]).unwrap(), ["D", "E", "M"]);
     }
 }

@@ -234,7 +234,7 @@ async fn read_side<S: Stream>(ctx: &Ctx, reader: &mut PeerReader<S>, acks: &Arc<
                     reader.invalid(ctx, update.to_string().as_bytes(), &e);
                     continue;
                 }
-                ctx.apply(update, Source::Neighbour(&reader.neighbour), &[], None);
+                ctx.apply(Arc::new(update), Source::Neighbour(&reader.neighbour), &[], None);
             }
             Ok(PeerMessage::Synced { .. } | PeerMessage::Ping) => {}
             Ok(other) => reader.invalid(

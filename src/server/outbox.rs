@@ -4,7 +4,9 @@
 //! neighbour never has more pending than the store has clients, and no
 //! link is ever dropped for being behind.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::borrow::Borrow;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -13,12 +15,39 @@ use tokio::time::Instant;
 use super::ack::Engagement;
 use crate::protocol::Update;
 
-/// One update on its way to the neighbour.
+/// One update on its way to the neighbour. Both parts are shared with the
+/// other neighbours' outboxes it goes to.
 #[derive(Debug, Clone)]
 pub struct Forward {
-    pub update: Update,
-    /// The servers it has been sent to (empty unless flooding is pruned).
-    pub seen: Arc<[String]>,
+    pub update: Arc<Update>,
+    /// The servers it has been sent to (`None` unless flooding is pruned).
+    pub seen: Option<Arc<[String]>>,
+}
+
+/// A client's ID as a key, borrowed from an update of that client: keying
+/// by client copies nothing.
+#[derive(Clone)]
+struct Client(Arc<Update>);
+
+impl Borrow<str> for Client {
+    fn borrow(&self) -> &str {
+        &self.0.client
+    }
+}
+
+impl PartialEq for Client {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.client == other.0.client
+    }
+}
+
+impl Eq for Client {}
+
+impl Hash for Client {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As `str` hashes, so that lookups by `&str` find it.
+        self.0.client.as_str().hash(state);
+    }
 }
 
 struct Pending {
@@ -27,18 +56,18 @@ struct Pending {
 }
 
 struct InFlight {
-    client: Arc<str>,
+    client: Client,
     waiters: Vec<Arc<Engagement>>,
 }
 
 #[derive(Default)]
 struct Inner {
-    order: VecDeque<Arc<str>>,
-    pending: HashMap<Arc<str>, Pending>,
+    order: VecDeque<Client>,
+    pending: HashMap<Client, Pending>,
     /// By sequence number, so giving up releases waiters in a fixed order.
-    in_flight: BTreeMap<u64, InFlight>,
+    in_flight: Flights,
     /// The sequence number of each client's newest update in flight.
-    newest_in_flight: HashMap<Arc<str>, u64>,
+    newest_in_flight: HashMap<Client, u64>,
     /// Pending entries someone waits on.
     pending_waited: usize,
     next_seq: u64,
@@ -48,6 +77,58 @@ struct Inner {
 impl Inner {
     fn has_waiters(&self) -> bool {
         !self.in_flight.is_empty() || self.pending_waited > 0
+    }
+}
+
+/// What was sent and not yet acknowledged, by sequence number. Numbers are
+/// handed out one after another, so a ring from the oldest still owed
+/// serves every operation in constant time, and walks in number order.
+#[derive(Default)]
+struct Flights {
+    /// The sequence number of `slots[0]`.
+    first: u64,
+    slots: VecDeque<Option<InFlight>>,
+    owed: usize,
+}
+
+impl Flights {
+    fn is_empty(&self) -> bool {
+        self.owed == 0
+    }
+
+    /// `seq` must follow the last one inserted (or anything, when empty).
+    fn insert(&mut self, seq: u64, flight: InFlight) {
+        if self.slots.is_empty() {
+            self.first = seq;
+        }
+        debug_assert_eq!(seq, self.first + self.slots.len() as u64);
+        self.slots.push_back(Some(flight));
+        self.owed += 1;
+    }
+
+    fn slot(&mut self, seq: u64) -> Option<&mut Option<InFlight>> {
+        let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.slots.get_mut(index)
+    }
+
+    fn get_mut(&mut self, seq: u64) -> Option<&mut InFlight> {
+        self.slot(seq)?.as_mut()
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<InFlight> {
+        let flight = self.slot(seq)?.take()?;
+        self.owed -= 1;
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        Some(flight)
+    }
+
+    /// Everything still owed, oldest first; leaves it empty.
+    fn take_all(&mut self) -> impl Iterator<Item = InFlight> {
+        self.owed = 0;
+        std::mem::take(&mut self.slots).into_iter().flatten()
     }
 }
 
@@ -75,10 +156,6 @@ impl Default for Outbox {
         }
     }
 }
-
-/// A batch for the writer: `(seq, forward)`, where `seq` is `None` when
-/// nobody waits for an acknowledgement.
-pub type Batch = Vec<(Option<u64>, Forward)>;
 
 impl Outbox {
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -111,7 +188,7 @@ impl Outbox {
             }
             return;
         }
-        let client: Arc<str> = client.into();
+        let client = Client(forward.update.clone());
         if let Some(w) = waiter {
             w.add();
             inner.pending_waited += 1;
@@ -147,7 +224,7 @@ impl Outbox {
         let Some(&seq) = inner.newest_in_flight.get(client) else {
             return false;
         };
-        match inner.in_flight.get_mut(&seq) {
+        match inner.in_flight.get_mut(seq) {
             Some(flight) => {
                 if first {
                     self.waiting.notify_one();
@@ -160,12 +237,13 @@ impl Outbox {
         }
     }
 
-    /// Up to `max` pending updates, oldest first, numbered for
-    /// acknowledgement where someone waits for one.
-    pub fn take_batch(&self, max: usize) -> Batch {
+    /// Hands up to `max` pending updates to `each`, oldest first, each
+    /// with its sequence number where someone waits for an
+    /// acknowledgement (`None` where nobody does). Returns how many.
+    pub fn take_batch(&self, max: usize, mut each: impl FnMut(Option<u64>, Forward)) -> usize {
         let mut inner = self.lock();
-        let mut batch = Vec::new();
-        while batch.len() < max {
+        let mut taken = 0;
+        while taken < max {
             let Some(client) = inner.order.pop_front() else {
                 break;
             };
@@ -188,19 +266,20 @@ impl Outbox {
                 );
                 Some(seq)
             };
-            batch.push((seq, pending.forward));
+            each(seq, pending.forward);
+            taken += 1;
         }
         drop(inner);
-        if !batch.is_empty() {
+        if taken > 0 {
             self.drained.notify_waiters();
         }
-        batch
+        taken
     }
 
     /// The neighbour acknowledged `seq`.
     pub fn acked(&self, seq: u64) {
         let mut inner = self.lock();
-        let Some(flight) = inner.in_flight.remove(&seq) else {
+        let Some(flight) = inner.in_flight.remove(seq) else {
             return;
         };
         if inner.newest_in_flight.get(&flight.client) == Some(&seq) {
@@ -217,7 +296,7 @@ impl Outbox {
         inner.closed |= close;
         let mut waiters: Vec<Arc<Engagement>> = Vec::new();
         let mut count = 0;
-        for (_, flight) in std::mem::take(&mut inner.in_flight) {
+        for flight in inner.in_flight.take_all() {
             count += 1;
             waiters.extend(flight.waiters);
         }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::ack::{Done, Engagement};
-use super::flood::{Candidate, Policy};
+use super::flood::Policy;
 use super::outbox::{Forward, Outbox};
 use crate::bugs::Bugs;
-use crate::config::{Flooding, HerdConfig};
-use crate::observe::{self, Event, SharedObserver, Source};
+use crate::config::HerdConfig;
+use crate::observe::{self, Event, Level, SharedObserver, Source};
 use crate::protocol::Update;
 use crate::store::{Merge, Store};
 
@@ -90,7 +90,7 @@ impl ServerState {
     /// store changed.
     pub fn apply(
         &self,
-        update: Update,
+        update: Arc<Update>,
         source: Source<'_>,
         seen: &[String],
         done: Option<Done>,
@@ -100,13 +100,17 @@ impl ServerState {
             Source::Neighbour(name) => Some(name),
             Source::Client(_) => None,
         };
+        // What it replaces is only worked out for an observer that shows it.
+        let observer = self.observer.get();
+        let show_stored = observer.is_some_and(|o| o.enabled(Level::Debug));
         let mut inner = self.lock();
+        let replaced = show_stored.then(|| inner.store.get(&update.client)).flatten();
         let merged = if crate::bug!(bugs, StaleOverwrite) {
             inner.store.overwrite(&update)
         } else {
             inner.store.merge(&update)
         };
-        if let Merge::Stored { replaced, evicted } = &merged {
+        if let Merge::Stored { evicted, .. } = &merged {
             if let Some(evicted) = evicted {
                 self.report(Event::Evicted { update: evicted });
             }
@@ -129,11 +133,7 @@ impl ServerState {
         } else if let (Merge::Unchanged, Some(engagement)) = (&merged, &engagement) {
             // Something newer (or this very update) is held: if it is
             // still being acknowledged, this acknowledgement waits for it.
-            let newer = inner
-                .store
-                .get(&update.client)
-                .is_some_and(|held| held.precedence(&update).is_gt());
-            if newer {
+            if inner.store.holds_newer(&update) {
                 for feed in &inner.feeds {
                     feed.outbox.wait_for_client(&update.client, engagement);
                 }
@@ -149,7 +149,7 @@ impl ServerState {
     fn forward(
         &self,
         inner: &Inner,
-        update: &Update,
+        update: &Arc<Update>,
         from: Option<&str>,
         seen: &[String],
         looping: bool,
@@ -161,26 +161,20 @@ impl ServerState {
             heartbeat: Duration::from_millis(tuning.heartbeat_ms),
             looping,
         };
-        let candidates: Vec<Candidate<'_>> = inner
+        let targets = inner
             .feeds
             .iter()
-            .map(|f| Candidate {
-                neighbour: &f.neighbour,
-                heard_at: if tuning.flooding == Flooding::Pruned {
-                    f.outbox.heard_at()
-                } else {
-                    tokio::time::Instant::now()
-                },
-            })
-            .collect();
-        let targets = policy.targets(&self.name, &candidates, from, seen);
-        let seen: Arc<[String]> = targets.seen.into();
-        for i in targets.indices {
+            .filter(|f| policy.sends_to(&f.neighbour, from, seen));
+        let heard = targets
+            .clone()
+            .map(|f| (f.neighbour.as_str(), f.outbox.heard_at()));
+        let seen: Option<Arc<[String]>> = policy.seen_after(&self.name, heard, seen).map(Into::into);
+        for feed in targets {
             let forward = Forward {
                 update: update.clone(),
                 seen: seen.clone(),
             };
-            inner.feeds[i].outbox.push(forward, engagement);
+            feed.outbox.push(forward, engagement);
         }
     }
 

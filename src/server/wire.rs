@@ -11,7 +11,7 @@ use super::conn::{write_within, Lines, Read};
 use super::ctx::Ctx;
 use crate::net::Stream;
 use crate::observe::{ConnId, Event};
-use crate::protocol::PeerMessage;
+use crate::protocol::{verbatim, PeerMessage};
 
 /// The longest inter-server line we read. An update carries a client ID as
 /// long as a client line may be, plus the rest of the record; a neighbour
@@ -128,8 +128,8 @@ impl<S: Stream> PeerWriter<S> {
                 neighbour: &self.neighbour,
                 message,
             });
-            use std::io::Write as _;
-            let _ = writeln!(self.buf, "{message}");
+            message.write_to(&mut self.buf, verbatim);
+            self.buf.push(b'\n');
         }
         write_within(&mut self.half, &self.buf, limit)
             .await

@@ -174,6 +174,8 @@ pub struct Tally {
     /// Catch-up dumps finished (`HERD SYNCED` sent), and the updates in them.
     pub dumps: u64,
     pub dumped: u64,
+    /// IAMAT lines received from clients.
+    pub iamats: u64,
 }
 
 impl Tally {
@@ -210,6 +212,7 @@ impl Tally {
             dump_lines: self.dump_lines.saturating_sub(before.dump_lines),
             dumps: self.dumps.saturating_sub(before.dumps),
             dumped: self.dumped.saturating_sub(before.dumped),
+            iamats: self.iamats.saturating_sub(before.iamats),
         }
     }
 
@@ -228,6 +231,7 @@ impl Tally {
             "link_down" => self.link_downs += 1,
             "feed_up" => self.feed_ups += 1,
             "refused" => self.refused += 1,
+            "recv" => self.iamats += u64::from(text.contains(" line=\"IAMAT ")),
             "send" => {
                 if text.contains(" line=\"HERD AT ") {
                     self.at_sent += 1;
@@ -263,6 +267,17 @@ fn each_line(dir: &Path, mut each: impl FnMut(&[u8])) {
             line.clear();
         }
     }
+}
+
+/// Bytes in `dir`'s log files now, every server's, rotated ones included.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// Counts every log file in `dir`.

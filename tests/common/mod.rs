@@ -1,6 +1,6 @@
 //! Helpers shared by the socket tests: a herd with short timings, a line
 //! client whose every read is bounded, a poller for "eventually" checks,
-//! real `herd` processes (`process`), log files read back (`log_lines`), and
+//! real `herd` processes (`procs`), log files read back (`log_lines`), and
 //! clients and posing neighbours that report failures instead of panicking
 //! (`clients`, `neighbour`; the attack bench uses them too).
 #![allow(dead_code)]
@@ -8,7 +8,7 @@
 pub mod clients;
 pub mod log_lines;
 pub mod neighbour;
-pub mod process;
+pub mod procs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

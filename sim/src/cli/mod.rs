@@ -36,10 +36,18 @@ impl ScenarioArgs {
     }
 }
 
-/// Every scenario named: files as given, folders as every `*.toml` in them,
-/// sorted. A folder with none, or no scenario at all, is an error: a
-/// command that runs nothing must not look like one that passed.
+/// Every scenario named, loaded (see `scenario_files`).
 pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, String> {
+    scenario_files(paths)?
+        .iter()
+        .map(|f| scenario::load(f).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Every scenario file named: files as given, folders as every `*.toml` in
+/// them, sorted. A folder with none, or no scenario at all, is an error: a
+/// command that runs nothing must not look like one that passed.
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -63,8 +71,5 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, String> {
     if files.is_empty() {
         return Err("no scenario files given".into());
     }
-    files
-        .iter()
-        .map(|f| scenario::load(f).map_err(|e| e.to_string()))
-        .collect()
+    Ok(files)
 }

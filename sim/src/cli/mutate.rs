@@ -9,7 +9,7 @@ use herd::bugs::Bug;
 use super::{ScenarioArgs, EXIT_USAGE};
 use crate::report::command::Invocation;
 use crate::report::progress::Progress;
-use crate::report::Outcome;
+use crate::report::{Outcome, Rerun};
 use crate::scenario::Scenario;
 use crate::{driver, Options};
 
@@ -126,7 +126,11 @@ fn print(verdict: &Verdict, scenario: &Scenario, seed: u64, invocation: &Invocat
             "{}  seed {seed}  FAILS on the correct servers: fix it first",
             verdict.scenario
         );
-        for line in failed.failure_lines(invocation, None).into_iter().flatten() {
+        for line in failed
+            .failure_lines(invocation, &Rerun::simulated(None))
+            .into_iter()
+            .flatten()
+        {
             println!("{line}");
         }
         return;

@@ -1,6 +1,7 @@
 //! `herd-sim run PATH...`: runs scenario files, prints a line per run and
 //! the totals, and leaves every run's trace, diagram, plot and statistics
-//! in a results folder.
+//! in a results folder. With `--external`, against a herd of real
+//! processes (docs/external.md), the same way.
 
 use std::path::{Path, PathBuf};
 
@@ -8,12 +9,13 @@ use clap::Args;
 use herd::bugs::Bug;
 
 use super::{ScenarioArgs, EXIT_LIVENESS, EXIT_SAFETY, EXIT_USAGE};
+use crate::external::{ExternalArgs, Session};
 use crate::observe::{diagram, plot};
 use crate::oracle::FailureKind;
 use crate::report::command::Invocation;
 use crate::report::progress::Progress;
 use crate::report::results::{self, base_name, Results};
-use crate::report::{Outcome, Totals};
+use crate::report::{Outcome, Rerun, Totals};
 use crate::scenario::Scenario;
 use crate::{driver, Options};
 
@@ -33,7 +35,7 @@ pub struct RunArgs {
     pub runs: u64,
     /// Run the servers with this bug of the catalogue switched on
     /// (`herd-sim explore --list-bugs` names them).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "external")]
     pub bug: Option<Bug>,
     /// Draw each run as a space-time diagram (SVG) in this file; with
     /// several runs, one file each, named FILE.<scenario>[.<seed>].svg.
@@ -58,6 +60,8 @@ pub struct RunArgs {
     /// No progress on stderr during a sweep.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub external: ExternalArgs,
 }
 
 impl RunArgs {
@@ -103,6 +107,13 @@ impl RunArgs {
         let invocation = Invocation::current();
         let command = invocation.command_line();
         let results = self.results(&command)?;
+        let session = self
+            .external
+            .session(results.as_ref().map(Results::dir))
+            .map_err(|e| format!("{e:#}"))?;
+        let rerun = session
+            .as_ref()
+            .map_or_else(|| Rerun::simulated(self.bug), Session::rerun);
         match self.scenarios.seed {
             Some(seed) => println!("master seed {seed}"),
             None => println!("master seed: each scenario's own (--seed N overrides)"),
@@ -117,19 +128,27 @@ impl RunArgs {
         let (mut totals, mut code) = (Totals::default(), 0);
         let (mut traces, mut json) = (String::new(), Vec::new());
         for scenario in scenarios {
+            let mut passed = 0;
             for i in 0..self.runs {
                 let seed = self.scenarios.seed.unwrap_or(scenario.seed).wrapping_add(i);
                 // Wall time is for the reader only; nothing in the run depends on it.
                 let wall = std::time::Instant::now();
-                let report = driver::run(scenario, seed, options);
+                let report = match &session {
+                    Some(session) => {
+                        let base = base_name(&scenario.name, seed, self.runs == 1);
+                        session.run(scenario, seed, &base, options)
+                    }
+                    None => driver::run(scenario, seed, options),
+                };
                 let outcome = Outcome::of(scenario, seed, &report, wall.elapsed().as_secs_f64());
                 progress.suspend(|| {
-                    println!("{}", outcome.line());
-                    for line in outcome.failure_lines(&invocation, self.bug).into_iter().flatten() {
+                    let failure = outcome.failure_lines(&invocation, &rerun);
+                    for line in outcome.lines().chain(failure.into_iter().flatten()) {
                         println!("{line}");
                     }
                 });
                 totals.add(&outcome);
+                passed += u64::from(outcome.verdict() == "PASS");
                 if let Some(f) = &outcome.failure {
                     let this = match f.kind {
                         FailureKind::Safety => EXIT_SAFETY,
@@ -148,9 +167,13 @@ impl RunArgs {
                 traces.push_str(&report.trace);
                 json.push(outcome.json(&command));
                 progress.set(
-                    totals.passed + totals.failed,
+                    totals.passed + totals.failed + totals.skipped,
                     format!("{} failing", totals.failed),
                 );
+            }
+            if self.runs > 1 {
+                let rate = format!("pass rate  {}  {passed}/{}", scenario.name, self.runs);
+                progress.suspend(|| println!("{rate}"));
             }
         }
         progress.finish();
@@ -183,7 +206,7 @@ impl RunArgs {
             description: &scenario.description,
             seed: run.seed,
             verdict: match &outcome.failure {
-                None => "PASS".to_string(),
+                None => outcome.verdict().to_string(),
                 Some(f) => format!("FAIL at {}: {}", f.place, f.message),
             },
             herd: &scenario.herd,

@@ -11,7 +11,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::time::{sleep, timeout};
 use turmoil::net::TcpStream;
 
-use super::clients::{finish, now_ns, Slot};
+use super::clients::{now_ns, Slot};
+use super::talk;
 use crate::observe::End;
 
 /// How long a stranger waits for one line of the handshake.
@@ -146,4 +147,8 @@ pub(super) async fn hoard(server: String, port: u16, count: usize, for_ms: u64) 
         }
     }
     sleep(Duration::from_millis(for_ms)).await;
+}
+
+fn finish(slot: &Slot, end: End) {
+    talk::finish(slot, end, now_ns());
 }

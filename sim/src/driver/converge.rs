@@ -113,9 +113,10 @@ impl Waiting {
                     timeout: Duration::from_millis(CLIENT_TIMEOUT_MS),
                     after_ack: None,
                 };
-                let slot = parts
+                let slot = Slot::default();
+                parts
                     .clients
-                    .talk(parts.world, POLLER, job)
+                    .talk(parts.world, POLLER, job, slot.clone())
                     .map_err(|v| Failure::at(&self.place, v))?;
                 polls.push((server.clone(), client.clone(), slot));
             }

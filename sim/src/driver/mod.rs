@@ -1,6 +1,7 @@
 //! Runs one scenario with one seed: the herd in a simulated `World`, the
 //! timeline's steps applied between ticks (`steps.rs`), clients on client
-//! hosts that live for the whole run (`clients.rs`), every record and every
+//! hosts that live for the whole run (`clients.rs`, each connection's
+//! talking in `talk.rs`, which external mode shares), every record and every
 //! finished exchange judged as it comes (`judge.rs`), `converged` steps
 //! waited for (`converge.rs`). The result is a `Report`: the trace, the
 //! records, and the first failure.
@@ -8,9 +9,11 @@
 mod abuse;
 mod clients;
 mod converge;
-mod judge;
+pub(crate) mod judge;
+pub(crate) mod prepare;
 mod steps;
 mod stress;
+pub(crate) mod talk;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,10 +32,10 @@ use crate::world::links::settle;
 use crate::world::{ServerSetup, World, TICK};
 
 /// How long a client waits for the server to close, unless it says.
-const CLIENT_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const CLIENT_TIMEOUT_MS: u64 = 10_000;
 /// The radius and bound of the WHATSATs that read an update back (after
 /// an ack, and when polling): a small answer, whatever Places says.
-const READ_ARGS: &str = "1 1";
+pub(crate) const READ_ARGS: &str = "1 1";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -42,7 +45,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn at(place: &str, violation: Violation) -> Self {
+    pub(crate) fn at(place: &str, violation: Violation) -> Self {
         Self {
             place: place.to_string(),
             violation,
@@ -69,6 +72,26 @@ pub struct Report {
     /// Every record of the run, heartbeats included: what the trace, the
     /// diagram and the statistics are made of.
     pub records: Vec<Record>,
+    /// Steps a run could not carry out, and checks it could make only in
+    /// part; always empty in simulation (see `external`).
+    pub caveats: Vec<Caveat>,
+}
+
+/// A step left out of a run (`skipped`), or a check made only in part: a
+/// run with a skipped step has not passed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caveat {
+    /// `file:line` of the step, or what the caveat is about.
+    pub place: String,
+    pub what: String,
+    pub skipped: bool,
+}
+
+impl std::fmt::Display for Caveat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if self.skipped { "skipped" } else { "note" };
+        write!(f, "{how} at {}: {}", self.place, self.what)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -190,6 +213,7 @@ fn report(
         sim_ms: now.as_millis() as u64,
         converged_ms,
         records,
+        caveats: Vec::new(),
     }
 }
 
@@ -221,8 +245,8 @@ impl Run<'_, '_> {
                 self.observe()?;
             }
             self.observe()?;
-            self.parts.judge.acks(self.parts.world, self.parts.log)?;
-            self.parts.judge.finished(self.parts.world)?;
+            self.parts.judge.acks(&mut *self.parts.world, self.parts.log)?;
+            self.parts.judge.finished(&mut *self.parts.world)?;
             if let Some(w) = &mut waiting {
                 if let Some(took) = w.check(&mut self.parts)? {
                     let clients = self.parts.judge.inside.told.clients();

@@ -2,17 +2,12 @@
 //! jobs for client hosts (and pending verdicts), faults and Places changes
 //! go to the world, `holds` steps read the inside view.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-use super::clients::{Job, ReadBack};
-use super::judge::{AfterAck, Expect, Pending};
-use super::{Failure, Parts, CLIENT_TIMEOUT_MS, READ_ARGS};
+use super::prepare::{client_step, many_jobs, many_servers, places_behaviour};
+use super::{Failure, Parts};
 use crate::observe::{Fault, Note};
-use crate::oracle::text::{iamat, nanos_text};
+use crate::oracle::text::nanos_text;
 use crate::oracle::Violation;
-use crate::scenario::{decode_hex, placeholders, Action, PlacesMode};
-use crate::world::places::Behaviour;
+use crate::scenario::{placeholders, Action};
 
 pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure> {
     if let Some(fault) = fault_of(action) {
@@ -31,23 +26,8 @@ pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(
             servers,
             ..
         } => many_clients(parts, *count, prefix, servers, place),
-        Action::Places {
-            mode,
-            delay_ms,
-            status,
-            code,
-            ..
-        } => {
-            let behaviour = match mode {
-                PlacesMode::Ok => Behaviour::Ok,
-                PlacesMode::Down => Behaviour::Down,
-                PlacesMode::Slow => Behaviour::Slow {
-                    delay_ms: delay_ms.unwrap_or(0),
-                },
-                PlacesMode::Status => Behaviour::Status(status.clone().unwrap_or_default()),
-                PlacesMode::Http => Behaviour::Http(code.unwrap_or(500)),
-                PlacesMode::EchoKey => Behaviour::EchoKey,
-            };
+        Action::Places { .. } => {
+            let behaviour = places_behaviour(action).expect("a places step");
             parts
                 .log
                 .note(parts.world.now(), Note::Places(format!("{behaviour:?}")));
@@ -72,6 +52,8 @@ fn fault_of(action: &Action) -> Option<Fault> {
         Action::SilentDeath { server, .. } => Fault::SilentDeath { server },
         Action::Restart { server, .. } => Fault::Restart { server },
         Action::Reset { a, b, .. } => Fault::Reset { a, b },
+        Action::Pause { server, .. } => Fault::Pause { server },
+        Action::Resume { server, .. } => Fault::Resume { server },
         _ => return None,
     })
 }
@@ -87,6 +69,8 @@ fn injure(parts: &mut Parts, fault: &Fault) {
         Fault::Loss { a, b, rate } => world.loss(a, b, *rate),
         Fault::Crash { server } => world.crash(server),
         Fault::SilentDeath { server } => world.silent_death(server),
+        Fault::Pause { server } => world.pause(server),
+        Fault::Resume { server } => world.resume(server),
         Fault::Restart { server } => {
             world.restart(server);
             parts.judge.inside.restarted(server);
@@ -96,94 +80,23 @@ fn injure(parts: &mut Parts, fault: &Fault) {
 }
 
 fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure> {
-    let Action::Client {
-        client,
-        server,
-        send,
-        raw,
-        hex,
-        half_close,
-        repeat,
-        expect,
-        expect_match,
-        expect_places,
-        timeout_ms,
-        read_after_ack,
-        crash_after_ack,
-        id,
-        ..
-    } = action
-    else {
-        unreachable!("a client step");
-    };
-    let at = |why: String| Failure::at(place, Violation::BadStep { why });
     let now = nanos_text(parts.world.now_ns());
-    let fill = |text: &str, escape: bool| placeholders::fill(text, &now, &parts.sent, escape);
-    let text = fill(send, false);
-    let one = if *hex {
-        decode_hex(&text).map_err(at)?
-    } else {
-        text.into_bytes()
-    };
-    let mut bytes = one.repeat(repeat.unwrap_or(1));
-    if !raw {
-        bytes.push(b'\n');
-    }
-    let pattern = expect_match
-        .as_ref()
-        .map(|p| regex::Regex::new(&fill(p, true)))
-        .transpose()
-        .map_err(|e| at(format!("expect_match: {e}")))?;
-    let exact = expect.as_ref().map(|e| fill(e, false));
-    if let Some(id) = id {
-        parts.sent.insert(id.clone(), now.clone());
-    }
-    let timeout = Duration::from_millis(timeout_ms.unwrap_or(CLIENT_TIMEOUT_MS));
-    let mut job = Job {
-        server: server.clone(),
-        port: parts.world.port(server),
-        bytes: bytes.clone(),
-        half_close: *half_close,
-        timeout,
-        after_ack: None,
-    };
-    let mut after_ack = None;
-    if *read_after_ack || *crash_after_ack {
-        let readers: Vec<String> = if *read_after_ack {
-            let up = parts.world.links().up_servers();
-            up.into_iter().filter(|s| s != server).collect()
-        } else {
-            Vec::new()
-        };
-        let id = iamat(bytes.trim_ascii_end())
-            .map(|i| i.client)
-            .unwrap_or_default();
-        let ask = format!("WHATSAT {id} {READ_ARGS}\n").into_bytes();
-        for reader in &readers {
-            parts.judge.inside.sending(reader, &ask);
-        }
-        let ports = readers.iter().map(|r| (r.clone(), parts.world.port(r))).collect();
-        job.after_ack = Some(ReadBack { readers: ports, ask });
-        after_ack = Some(AfterAck::new(readers, *crash_after_ack));
-    }
-    let slot = parts
+    let up = parts.world.links().up_servers();
+    let world = &*parts.world;
+    let (job, pending) = client_step(
+        action,
+        place,
+        &now,
+        &mut parts.sent,
+        &|s| world.port(s),
+        up,
+        &mut parts.judge.inside,
+    )?;
+    parts
         .clients
-        .talk(parts.world, client, job)
+        .talk(parts.world, &pending.label, job, pending.slot.clone())
         .map_err(|v| Failure::at(place, v))?;
-    parts.judge.expect(Pending {
-        place: place.to_string(),
-        label: client.clone(),
-        server: server.clone(),
-        sent: bytes,
-        slot,
-        expect: Expect::Step {
-            exact,
-            pattern,
-            status: expect_places.as_ref().and_then(|p| p.status.clone()),
-            results: expect_places.as_ref().and_then(|p| p.results),
-        },
-        after_ack,
-    });
+    parts.judge.expect(pending);
     Ok(())
 }
 
@@ -194,17 +107,7 @@ fn many_clients(
     servers: &[String],
     place: &str,
 ) -> Result<(), Failure> {
-    let servers: Vec<String> = if servers.is_empty() {
-        parts
-            .world
-            .herd()
-            .servers
-            .iter()
-            .map(|s| s.name.clone())
-            .collect()
-    } else {
-        servers.to_vec()
-    };
+    let servers = many_servers(servers, parts.world.herd());
     let note = Note::ManyClients {
         count,
         prefix: prefix.to_string(),
@@ -212,41 +115,18 @@ fn many_clients(
     };
     parts.log.note(parts.world.now(), note);
     let now = nanos_text(parts.world.now_ns());
-    let mut per_server: BTreeMap<&str, Vec<(String, Vec<u8>)>> = BTreeMap::new();
-    for i in 0..count {
-        let server = &servers[i % servers.len()];
-        let line = format!("IAMAT {prefix}{i:04} {} {now}\n", location_for(i));
-        per_server
-            .entry(server.as_str())
-            .or_default()
-            .push((format!("{prefix}{i:04}"), line.into_bytes()));
-    }
-    for (server, lines) in per_server {
-        let job = Job {
-            server: server.to_string(),
-            port: parts.world.port(server),
-            bytes: Vec::new(),
-            half_close: false,
-            timeout: Duration::from_millis(CLIENT_TIMEOUT_MS),
-            after_ack: None,
-        };
+    let world = &*parts.world;
+    for (job, pendings) in many_jobs(count, prefix, &servers, place, &now, &|s| world.port(s)) {
+        let slots = pendings
+            .iter()
+            .map(|p| (p.sent.clone(), p.slot.clone()))
+            .collect();
         let host = format!("{prefix}NNNN");
-        let sent: Vec<Vec<u8>> = lines.iter().map(|(_, line)| line.clone()).collect();
-        let slots = parts
+        parts
             .clients
-            .batch(parts.world, &host, job, sent)
+            .batch(parts.world, &host, job, slots)
             .map_err(|v| Failure::at(place, v))?;
-        for ((label, line), slot) in lines.into_iter().zip(slots) {
-            parts.judge.expect(Pending {
-                place: place.to_string(),
-                label,
-                server: server.to_string(),
-                sent: line,
-                slot,
-                expect: Expect::Ack,
-                after_ack: None,
-            });
-        }
+        pendings.into_iter().for_each(|p| parts.judge.expect(p));
     }
     Ok(())
 }
@@ -306,11 +186,4 @@ fn holds(parts: &mut Parts, action: &Action) -> Result<(), Violation> {
         }
     }
     Ok(())
-}
-
-/// A spread of valid locations for generated clients.
-pub(super) fn location_for(i: usize) -> String {
-    let lat = -80.0 + ((i * 7_919) % 16_000) as f64 / 100.0;
-    let lon = -170.0 + ((i * 104_729) % 34_000) as f64 / 100.0;
-    format!("{lat:+.6}{lon:+.6}")
 }

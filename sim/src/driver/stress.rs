@@ -71,9 +71,10 @@ fn exchange(
         timeout,
         after_ack: None,
     };
-    let slot = parts
+    let slot = Slot::default();
+    parts
         .clients
-        .talk(parts.world, host, job)
+        .talk(parts.world, host, job, slot.clone())
         .map_err(|v| Failure::at(place, v))?;
     parts.judge.expect(Pending {
         place: place.to_string(),
@@ -110,7 +111,7 @@ fn bulk(
     for c in 0..connections {
         let mut bytes = Vec::new();
         for i in (c..count).step_by(connections) {
-            let line = format!("IAMAT {prefix}{i:06} {} {now}\n", super::steps::location_for(i));
+            let line = format!("IAMAT {prefix}{i:06} {} {now}\n", super::prepare::location_for(i));
             bytes.extend_from_slice(line.as_bytes());
         }
         let lines = count.div_ceil(connections) as u64;

@@ -314,4 +314,10 @@ pub enum Fault {
         a: String,
         b: String,
     },
+    Pause {
+        server: String,
+    },
+    Resume {
+        server: String,
+    },
 }

@@ -93,6 +93,9 @@ pub fn compute(records: &[Record], flow: &Flow, herd: &HerdConfig, sim_ms: u64) 
         bytes: 0,
     };
     let mut pings = 0u64;
+    // A herd with links whose lines nobody saw (a real herd that bypasses
+    // the link proxies) has a flood cost nobody measured.
+    let unseen = !herd.links.is_empty() && !flow.messages.iter().any(|m| m.wire.is_some());
     for m in flow.messages.iter().filter(|m| m.sent.is_some()) {
         match (m.kind, &m.wire) {
             (Kind::Update, Some(PeerMessage::Update { update, .. })) => {
@@ -109,7 +112,7 @@ pub fn compute(records: &[Record], flow: &Flow, herd: &HerdConfig, sim_ms: u64) 
         }
     }
     let updates: u64 = created.values().sum();
-    let ratio = |msgs: u64, n: u64| (n > 0).then(|| round(msgs as f64 / n as f64, 3));
+    let ratio = |msgs: u64, n: u64| (n > 0 && !unseen).then(|| round(msgs as f64 / n as f64, 3));
     let msgs_per_update_by_origin = created
         .iter()
         .filter_map(|(origin, &n)| {
@@ -191,8 +194,12 @@ fn replay(records: &[Record], herd: &HerdConfig) -> (BTreeMap<String, u64>, Conv
                 alive.insert(server.clone(), false);
                 continue;
             }
-            What::Driver(Note::Fault(Fault::Restart { server })) => {
+            What::Driver(Note::Fault(Fault::Restart { server } | Fault::Resume { server })) => {
                 alive.insert(server.clone(), true);
+                continue;
+            }
+            What::Driver(Note::Fault(Fault::Pause { server })) => {
+                alive.insert(server.clone(), false);
                 continue;
             }
             What::Server { incarnation, event } => (*incarnation, event),

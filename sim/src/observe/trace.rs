@@ -287,5 +287,7 @@ fn fault_line(fault: &Fault) -> Line {
         Fault::SilentDeath { server } => ("silent_death", server.clone(), none()),
         Fault::Restart { server } => ("restart", server.clone(), none()),
         Fault::Reset { a, b } => ("reset", none(), format!("{a} | {b}")),
+        Fault::Pause { server } => ("pause", server.clone(), none()),
+        Fault::Resume { server } => ("resume", server.clone(), none()),
     }
 }

@@ -14,7 +14,7 @@ use herd::bugs::Bug;
 use serde_json::{json, Value};
 
 use self::command::Invocation;
-use crate::driver::Report;
+use crate::driver::{Caveat, Report};
 use crate::observe::stats::{self, Stats};
 use crate::oracle::{FailureKind, ViolationKind};
 use crate::scenario::Scenario;
@@ -32,6 +32,8 @@ pub struct Outcome {
     pub convergence_wait_ms: Option<u64>,
     pub stats: Option<Stats>,
     pub failure: Option<Failed>,
+    /// Steps a mode could not carry out, and checks it made only in part.
+    pub caveats: Vec<Caveat>,
 }
 
 /// What failed, where.
@@ -73,6 +75,7 @@ impl Outcome {
             convergence_wait_ms: report.converged_ms,
             stats: Some(stats::of_run(&report.records, &scenario.herd, report.sim_ms)),
             failure,
+            caveats: report.caveats.clone(),
         }
     }
 
@@ -80,9 +83,28 @@ impl Outcome {
         self.failure.is_none()
     }
 
+    /// Nothing failed, but a step was left out: the run has not passed it.
+    pub fn skipped(&self) -> bool {
+        self.passed() && self.caveats.iter().any(|c| c.skipped)
+    }
+
+    /// `PASS`, `SKIP` or `FAIL`.
+    pub fn verdict(&self) -> &'static str {
+        match (self.passed(), self.skipped()) {
+            (false, _) => "FAIL",
+            (true, true) => "SKIP",
+            (true, false) => "PASS",
+        }
+    }
+
+    /// The run's line, then a line for each caveat.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(self.line()).chain(self.caveats.iter().map(|c| format!("  {c}")))
+    }
+
     /// `PASS  name  seed 8  sim 2.000 s  convergence wait 12 ms  msgs/update 8.0  propagation p99 3 ms  (wall 0.03 s)`.
     pub fn line(&self) -> String {
-        let verdict = if self.passed() { "PASS" } else { "FAIL" };
+        let verdict = self.verdict();
         let wait = self
             .convergence_wait_ms
             .map_or(String::new(), |ms| format!("  convergence wait {ms} ms"));
@@ -100,11 +122,16 @@ impl Outcome {
     }
 
     /// What failed and where, then how to reproduce it (`None` when passed).
-    pub fn failure_lines(&self, invocation: &Invocation, bug: Option<Bug>) -> Option<[String; 2]> {
+    pub fn failure_lines(&self, invocation: &Invocation, rerun: &Rerun) -> Option<[String; 2]> {
         let f = self.failure.as_ref()?;
         let what = match f.kind {
             FailureKind::Safety => "wrong answer or broken invariant",
             FailureKind::Liveness => "no convergence",
+        };
+        let vary = if rerun.replays {
+            ""
+        } else {
+            " (wall-clock runs vary)"
         };
         let step = f
             .step
@@ -113,8 +140,8 @@ impl Outcome {
         Some([
             format!("  {what} at {}{step}: {}", f.place, f.message),
             format!(
-                "  reproduce: {}",
-                reproduce(invocation, &self.path, self.seed, bug)
+                "  reproduce{vary}: {}",
+                reproduce(invocation, &self.path, self.seed, &rerun.flags)
             ),
         ])
     }
@@ -136,11 +163,15 @@ impl Outcome {
             "scenario": self.scenario,
             "path": self.path,
             "seed": self.seed,
-            "pass": self.passed(),
+            // A run with a step left out has not passed it.
+            "pass": self.verdict() == "PASS",
             "sim_ms": self.sim_ms,
             "convergence_wait_ms": self.convergence_wait_ms,
             "failure": failure,
         });
+        if !self.caveats.is_empty() {
+            entry["caveats"] = self.caveats.iter().map(ToString::to_string).collect();
+        }
         if let (Some(map), Some(Ok(Value::Object(more)))) = (
             entry.as_object_mut(),
             self.stats.as_ref().map(serde_json::to_value),
@@ -173,13 +204,28 @@ fn step_at(scenario: &Scenario, place: &str) -> Option<StepRef> {
     })
 }
 
-/// The command that runs `path` again with `seed` (and `bug`).
-pub fn reproduce(invocation: &Invocation, path: &str, seed: u64, bug: Option<Bug>) -> String {
+/// How a run is made again: besides its scenario and seed, the flags that
+/// chose the herd it ran against.
+#[derive(Debug, Clone)]
+pub struct Rerun {
+    pub flags: Vec<String>,
+    /// The same seed makes the same run (simulation, not the wall clock).
+    pub replays: bool,
+}
+
+impl Rerun {
+    /// A simulated herd, with `bug` switched on.
+    pub fn simulated(bug: Option<Bug>) -> Self {
+        let flags = bug.map_or(Vec::new(), |b| vec!["--bug".into(), b.name().into()]);
+        Self { flags, replays: true }
+    }
+}
+
+/// The command that runs `path` again with `seed` and `flags`.
+pub fn reproduce(invocation: &Invocation, path: &str, seed: u64, flags: &[String]) -> String {
     let seed = seed.to_string();
     let mut words = vec!["run", path, "--seed", &seed];
-    if let Some(bug) = bug {
-        words.extend(["--bug", bug.name()]);
-    }
+    words.extend(flags.iter().map(String::as_str));
     invocation.with(&words)
 }
 
@@ -201,16 +247,19 @@ pub fn seconds(ms: u64) -> String {
 pub struct Totals {
     pub passed: u64,
     pub failed: u64,
-    /// Runs a mode chose not to make (a scenario it cannot run).
+    /// Runs a mode could not make in full (a scenario or a step it cannot
+    /// carry out) and that failed nothing else.
     pub skipped: u64,
 }
 
 impl Totals {
     pub fn add(&mut self, outcome: &Outcome) {
-        if outcome.passed() {
-            self.passed += 1;
-        } else {
+        if !outcome.passed() {
             self.failed += 1;
+        } else if outcome.skipped() {
+            self.skipped += 1;
+        } else {
+            self.passed += 1;
         }
     }
 

@@ -146,6 +146,8 @@ pub(super) fn check_action(action: &Action, servers: &[&str]) -> Result<(), Bad>
         Action::Crash { server: s, .. }
         | Action::Restart { server: s, .. }
         | Action::SilentDeath { server: s, .. }
+        | Action::Pause { server: s, .. }
+        | Action::Resume { server: s, .. }
         | Action::Holds { server: s, .. } => server("server", None, s),
         Action::Converged { .. } => Ok(()),
         Action::Places {

@@ -233,6 +233,11 @@ pub enum Action {
     /// The machine vanishes: cut off, then crashed, then the network is
     /// repaired, so its neighbours never see a close.
     SilentDeath { at_ms: u64, server: String },
+    /// The server stops (SIGSTOP on a real herd): nothing goes in or out,
+    /// its connections stay open, until `resume`; it keeps its store.
+    Pause { at_ms: u64, server: String },
+    /// A paused server goes on where it stopped (SIGCONT).
+    Resume { at_ms: u64, server: String },
     /// Changes how Places answers from now on.
     Places {
         at_ms: u64,
@@ -284,6 +289,8 @@ macro_rules! at_ms_of {
             | Crash { at_ms, .. }
             | Restart { at_ms, .. }
             | SilentDeath { at_ms, .. }
+            | Pause { at_ms, .. }
+            | Resume { at_ms, .. }
             | Places { at_ms, .. }
             | Converged { at_ms, .. }
             | Holds { at_ms, .. } => at_ms,
@@ -315,6 +322,8 @@ impl Action {
             Crash { .. } => "crash",
             Restart { .. } => "restart",
             SilentDeath { .. } => "silent_death",
+            Pause { .. } => "pause",
+            Resume { .. } => "resume",
             Places { .. } => "places",
             Converged { .. } => "converged",
             Holds { .. } => "holds",

@@ -96,6 +96,10 @@ pub struct World<'a> {
     squatting: BTreeMap<String, Arc<AtomicBool>>,
     secret: Option<String>,
     links: Links,
+    /// Paused servers, and the hosts their traffic with is held.
+    paused: BTreeMap<String, Vec<String>>,
+    /// Every host but the servers: client hosts.
+    clients: Vec<String>,
 }
 
 type Software = Pin<Box<dyn Future<Output = turmoil::Result>>>;
@@ -121,6 +125,8 @@ impl<'a> World<'a> {
             sockets: BTreeMap::new(),
             squatting: BTreeMap::new(),
             secret: None,
+            paused: BTreeMap::new(),
+            clients: Vec::new(),
         }
     }
 
@@ -173,6 +179,11 @@ impl<'a> World<'a> {
     /// A client host that runs `future` (once: its end is the host's end).
     pub fn client(&mut self, host: &str, future: impl Future<Output = turmoil::Result> + 'static) {
         self.sim.client(host, future);
+        self.clients.push(host.to_string());
+        for (server, held) in &mut self.paused {
+            self.sim.hold(server.as_str(), host);
+            held.push(host.to_string());
+        }
     }
 
     /// One tick of simulated time; an error when a host failed.
@@ -249,6 +260,7 @@ impl<'a> World<'a> {
 
     /// The server's process dies; its sockets close, in a fixed order.
     pub fn crash(&mut self, server: &str) {
+        self.unpause(server);
         self.tear_down(server);
         self.sim.crash(server);
         self.links.down(server);
@@ -274,9 +286,48 @@ impl<'a> World<'a> {
         }
     }
 
+    /// The server stops: everything it sends and everything sent to it
+    /// waits on the wire (a process stopped by SIGSTOP sends nothing and
+    /// reads nothing, while the kernel keeps its connections), and it is
+    /// not up for the checks until `resume`. Its timers, unlike a stopped
+    /// process's, run on; they find only silence.
+    pub fn pause(&mut self, server: &str) {
+        if self.paused.contains_key(server) {
+            return;
+        }
+        let others: Vec<String> = (self.herd.servers.iter().map(|s| s.name.clone()))
+            .chain(self.clients.iter().cloned())
+            .filter(|h| h != server)
+            .collect();
+        for other in &others {
+            self.sim.hold(server, other.as_str());
+        }
+        self.paused.insert(server.to_string(), others);
+        self.links.down(server);
+    }
+
+    /// A paused server goes on with its store: what waited is delivered.
+    pub fn resume(&mut self, server: &str) {
+        if self.unpause(server) {
+            self.links.started(server, self.now());
+        }
+    }
+
+    /// Releases what a pause holds; false if the server was not paused.
+    fn unpause(&mut self, server: &str) -> bool {
+        let Some(held) = self.paused.remove(server) else {
+            return false;
+        };
+        for other in &held {
+            self.sim.release(server, other.as_str());
+        }
+        true
+    }
+
     /// Starts the server again with an empty store (restarting it if it
     /// runs, ending a squatter's run on its host).
     pub fn restart(&mut self, server: &str) {
+        self.unpause(server);
         // A squatter's sockets are its own: nothing of the server's to close.
         let squatted = self
             .squatting

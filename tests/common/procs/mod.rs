@@ -1,56 +1,100 @@
-//! A herd of real `herd serve NAME` processes on loopback, for tests and
-//! benchmarks: free ports, a herd TOML, one process per server in its own
-//! process group with its stdout and stderr in files, readiness (every
-//! server accepts, its links are up, and a marker from every server is
-//! answered by every server), signals, restarts, and every process killed
-//! when the herd is dropped, on a panic too.
+//! Real `herd` processes on loopback, for tests and benchmarks: one
+//! process (`Proc`), or a whole herd (`HerdProcs`) as one `herd serve NAME`
+//! process per server (or all of it in one `herd serve --all`): free ports,
+//! a herd TOML, a `HERD_SECRET` per server, output in files, readiness
+//! (every server accepts, its links are up, and a marker from every server
+//! is answered by every server), signals, pause, kill and restart, memory
+//! and CPU from `/proc`, and every process killed when dropped, on a panic
+//! too.
 //!
-//! Blocking std and `nix` only, no runtime: `benches/acks.rs` includes this
-//! file with `#[path]`. Processes are started from the thread that starts
-//! the herd and die with it (`PR_SET_PDEATHSIG`), so an interrupted test run
-//! leaves no server behind.
+//! Blocking std and `nix` only, no runtime, so that benches can include
+//! this folder with `#[path]`.
 #![allow(dead_code)]
 
 mod client;
 mod ports;
+mod process;
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use herd::config::HerdConfig;
-use nix::sys::signal::{self, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 
 pub use client::*;
 pub use ports::*;
+pub use process::*;
 
 /// Bound on every single wait here (a connect, a reply, a server coming
 /// up, a herd converging): past it the wait is an error, never a hang.
 pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// How a herd is run.
+#[derive(Clone, Default)]
+pub struct Setup {
+    /// The body of the `[tuning]` table, as text so that a binary of
+    /// another release gets only the fields it knows.
+    pub tuning: String,
+    /// `HERD_SECRET` of each server named here; the others run without.
+    pub secrets: BTreeMap<String, String>,
+    /// The whole herd in one `herd serve --all` process.
+    pub one_process: bool,
+    /// Set in the environment of every process (`RUST_LOG`, say).
+    pub env: Vec<(String, String)>,
+}
+
+impl Setup {
+    pub fn tuning(tuning: &str) -> Self {
+        Self {
+            tuning: tuning.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// `HERD_SECRET` = `secret(name)` for each server of `herd` where that is `Some`.
+    pub fn secrets(mut self, herd: &HerdConfig, secret: impl Fn(&str) -> Option<String>) -> Self {
+        for server in &herd.servers {
+            if let Some(s) = secret(&server.name) {
+                self.secrets.insert(server.name.clone(), s);
+            }
+        }
+        self
+    }
+}
+
+/// The process that runs every server in `Setup::one_process`.
+const ALL: &str = "herd";
 
 /// The herd's processes, and the directory with their config, output and logs.
 pub struct HerdProcs {
     /// The herd as started, with the ports in use.
     pub herd: HerdConfig,
     binary: PathBuf,
+    setup: Setup,
     dir: PathBuf,
-    children: BTreeMap<String, Child>,
+    /// By server name, or one under `ALL`.
+    procs: BTreeMap<String, Proc>,
 }
 
 impl HerdProcs {
-    /// Starts every server of `template` (names and links; its ports, tuning
-    /// and log settings are not used) as `binary serve NAME`, with `tuning`
-    /// as the `[tuning]` table, and waits until the herd is ready. Ports
-    /// taken by someone else meanwhile are picked afresh (twice at most).
+    /// Starts every server of `template` with `tuning` and waits until the
+    /// herd is ready (`wait_ready`).
     pub fn start(binary: &Path, template: &HerdConfig, tuning: &str) -> io::Result<Self> {
+        let mut procs = Self::launch(binary, template, &Setup::tuning(tuning))?;
+        procs.wait_ready()?;
+        Ok(procs)
+    }
+
+    /// Starts every server of `template` (names and links; its ports, tuning
+    /// and log settings are not used) as `setup` says, and waits until each
+    /// accepts connections, and nothing more. Ports taken by someone else
+    /// meanwhile are picked afresh (twice at most).
+    pub fn launch(binary: &Path, template: &HerdConfig, setup: &Setup) -> io::Result<Self> {
         static HERDS: AtomicU64 = AtomicU64::new(0);
         let n = HERDS.fetch_add(1, Ordering::Relaxed);
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("procs-{}-{n}", std::process::id()));
@@ -59,22 +103,23 @@ impl HerdProcs {
         let mut procs = Self {
             herd: template.clone(),
             binary: binary.to_path_buf(),
+            setup: setup.clone(),
             dir,
-            children: BTreeMap::new(),
+            procs: BTreeMap::new(),
         };
-        let names: Vec<String> = template.servers.iter().map(|s| s.name.clone()).collect();
+        let names = procs.names();
         for attempt in 1.. {
             let ports = free_ports(names.len());
-            fs::write(procs.config(), herd_toml(template, &ports, tuning))?;
+            fs::write(procs.config(), herd_toml(template, &ports, &setup.tuning))?;
             procs.herd = HerdConfig::from_file(&procs.config()).map_err(io::Error::other)?;
-            let started = names.iter().try_for_each(|name| procs.spawn(name));
+            let labels = procs.labels();
+            let started = labels.iter().try_for_each(|label| procs.spawn(label));
             match started.and_then(|()| names.iter().try_for_each(|name| procs.wait_accepting(name))) {
                 Ok(()) => break,
                 Err(e) if attempt == 3 => return Err(e),
-                Err(_) => names.iter().for_each(|name| procs.kill(name)),
+                Err(_) => procs.procs.clear(),
             }
         }
-        procs.wait_ready()?;
         Ok(procs)
     }
 
@@ -91,55 +136,93 @@ impl HerdProcs {
         self.herd.servers.iter().map(|s| s.name.clone()).collect()
     }
 
+    /// The processes to run: one per server, or one for all.
+    fn labels(&self) -> Vec<String> {
+        if self.setup.one_process {
+            vec![ALL.to_string()]
+        } else {
+            self.names()
+        }
+    }
+
+    fn label<'a>(&self, name: &'a str) -> &'a str {
+        if self.setup.one_process {
+            ALL
+        } else {
+            name
+        }
+    }
+
     pub fn addr(&self, name: &str) -> SocketAddr {
-        let spec = self
-            .herd
+        SocketAddr::from(([127, 0, 0, 1], self.port(name)))
+    }
+
+    pub fn port(&self, name: &str) -> u16 {
+        self.herd
             .server(name)
-            .unwrap_or_else(|| panic!("no server {name}"));
-        SocketAddr::from(([127, 0, 0, 1], spec.port))
+            .unwrap_or_else(|| panic!("no server {name}"))
+            .port
+    }
+
+    /// The client port of every server, in the order of `names`.
+    pub fn ports(&self) -> Vec<u16> {
+        self.herd.servers.iter().map(|s| s.port).collect()
+    }
+
+    /// The process serving `name` (every name, with `one_process`).
+    pub fn process(&self, name: &str) -> &Proc {
+        self.procs
+            .get(self.label(name))
+            .unwrap_or_else(|| panic!("{name} is not running"))
+    }
+
+    /// Every running process, each once.
+    pub fn processes(&self) -> impl Iterator<Item = &Proc> {
+        self.procs.values()
     }
 
     pub fn pid(&self, name: &str) -> u32 {
-        self.children
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not running"))
-            .id()
+        self.process(name).pid()
     }
 
-    fn spawn(&mut self, name: &str) -> io::Result<()> {
-        let output = |ext: &str| {
-            File::options()
-                .create(true)
-                .append(true)
-                .open(self.dir.join(format!("{name}.{ext}")))
-        };
-        let mut command = Command::new(&self.binary);
+    fn spawn(&mut self, label: &str) -> io::Result<()> {
+        let mut command = herd_at(&self.binary);
+        command.arg("serve");
+        if label == ALL {
+            command.arg("--all");
+        } else {
+            command.arg(label);
+        }
         command
-            .arg("serve")
-            .arg(name)
             .arg("--config")
             .arg(self.config())
             .args(["--places", "fake", "--log-dir"])
-            .arg(self.log_dir())
-            .stdin(Stdio::null())
-            .stdout(output("out")?)
-            .stderr(output("err")?)
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-        unsafe {
-            command.pre_exec(|| nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from));
+            .arg(self.log_dir());
+        let secrets: Vec<&String> = self
+            .names()
+            .iter()
+            .filter(|name| self.label(name) == label)
+            .filter_map(|name| self.setup.secrets.get(name))
+            .collect();
+        if let Some(secret) = secrets.first() {
+            command.env("HERD_SECRET", secret);
         }
-        self.children.insert(name.to_string(), command.spawn()?);
+        command.envs(self.setup.env.iter().map(|(k, v)| (k, v)));
+        let proc = Proc::spawn(command, &self.dir, label)?;
+        self.procs.insert(label.to_string(), proc);
         Ok(())
     }
 
     /// Waits until `name` accepts connections; an error if it exits first.
     fn wait_accepting(&mut self, name: &str) -> io::Result<()> {
-        let addr = self.addr(name);
+        let (addr, label) = (self.addr(name), self.label(name).to_string());
+        let proc = self.procs.get_mut(&label).expect("spawned");
         let accepting = poll(PATIENCE, || {
-            if let Some(status) = self.exit_status(name)? {
-                let stderr = fs::read_to_string(self.dir.join(format!("{name}.err"))).unwrap_or_default();
-                return Err(io::Error::other(format!("{name} exited ({status}): {stderr}")));
+            if let Some(status) = proc.exit_status()? {
+                return Err(io::Error::other(format!(
+                    "{name} exited ({status}): {}",
+                    proc.stderr()
+                )));
             }
             Ok(TcpStream::connect_timeout(&addr, PATIENCE).ok().map(drop))
         })?;
@@ -148,8 +231,9 @@ impl HerdProcs {
 
     /// The exit status of a server that has exited, `None` while it runs.
     pub fn exit_status(&mut self, name: &str) -> io::Result<Option<ExitStatus>> {
-        match self.children.get_mut(name) {
-            Some(child) => child.try_wait(),
+        let label = self.label(name).to_string();
+        match self.procs.get_mut(&label) {
+            Some(proc) => proc.exit_status(),
             None => Err(io::Error::other(format!("{name} was not started"))),
         }
     }
@@ -163,63 +247,57 @@ impl HerdProcs {
         poll(limit, || self.exit_status(name))
     }
 
-    pub fn signal(&self, name: &str, signal: Signal) -> io::Result<()> {
-        signal::kill(Pid::from_raw(self.pid(name) as i32), signal).map_err(io::Error::from)
-    }
-
-    /// SIGSTOPs `name` and waits until every thread of it has stopped
-    /// (a signal only asks; a busy process may run on for a while).
+    /// SIGSTOPs `name` and waits until it has stopped.
     pub fn pause(&self, name: &str) -> io::Result<()> {
-        self.signal(name, Signal::SIGSTOP)?;
-        let pid = Pid::from_raw(self.pid(name) as i32);
-        match waitpid(pid, Some(WaitPidFlag::WUNTRACED)).map_err(io::Error::from)? {
-            WaitStatus::Stopped(..) => Ok(()),
-            other => Err(io::Error::other(format!("{name} did not stop: {other:?}"))),
-        }
+        self.process(name).pause()
     }
 
     /// SIGCONTs a paused server.
     pub fn resume(&self, name: &str) -> io::Result<()> {
-        self.signal(name, Signal::SIGCONT)
+        self.process(name).resume()
     }
 
-    /// SIGKILLs `name`'s process group and reaps it; a no-op if it is not running.
+    /// SIGKILLs `name` and reaps it (no draining, no last log lines); a
+    /// no-op if it is not running.
     pub fn kill(&mut self, name: &str) {
-        if let Some(mut child) = self.children.remove(name) {
-            let _ = signal::killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            let _ = child.wait();
-        }
+        let label = self.label(name).to_string();
+        self.procs.remove(&label);
     }
 
-    /// Starts `name` again (it must not be running) and waits until it
-    /// accepts connections, and nothing more.
+    /// Starts `name` again (it must not be running), on its port and with
+    /// an empty store, and waits until it accepts connections, and nothing more.
     pub fn start_server(&mut self, name: &str) -> io::Result<()> {
         if self.is_running(name) {
             return Err(io::Error::other(format!("{name} is running already")));
         }
-        self.spawn(name)?;
+        let label = self.label(name).to_string();
+        self.spawn(&label)?;
         self.wait_accepting(name)
     }
 
-    /// Kills `name` if it runs, starts it again and waits until the herd is ready.
+    /// Kills `name` if it runs, and starts it again (`start_server`).
     pub fn restart(&mut self, name: &str) -> io::Result<()> {
         self.kill(name);
-        self.start_server(name)?;
-        self.wait_ready()
+        self.start_server(name)
     }
 
-    /// SIGTERMs every server and waits until each has stopped (and so
-    /// flushed its log file).
-    pub fn stop_all(&mut self) -> io::Result<()> {
-        for name in self.names() {
-            if self.is_running(&name) {
-                self.signal(&name, Signal::SIGTERM)?;
-                if self.wait_exit(&name, PATIENCE)?.is_none() {
-                    return Err(io::Error::other(format!("{name} did not stop on SIGTERM")));
-                }
-            }
+    /// SIGTERMs every process and waits until each has stopped, cleanly
+    /// (and so flushed its log files); what each wrote to stderr, by
+    /// server name (by `herd` with `one_process`).
+    pub fn stop_all(&mut self) -> io::Result<BTreeMap<String, String>> {
+        for proc in self.procs.values() {
+            proc.signal(nix::sys::signal::Signal::SIGTERM)?;
         }
-        Ok(())
+        let mut stderr = BTreeMap::new();
+        for (label, proc) in &mut self.procs {
+            let status = proc.wait(PATIENCE)?;
+            if !status.success() {
+                let output = proc.stderr();
+                return Err(io::Error::other(format!("{label} exited {status}: {output}")));
+            }
+            stderr.insert(label.clone(), proc.stderr());
+        }
+        Ok(stderr)
     }
 
     fn running(&mut self) -> Vec<String> {
@@ -287,9 +365,9 @@ impl HerdProcs {
 
 impl Drop for HerdProcs {
     fn drop(&mut self) {
-        for name in self.names() {
-            self.kill(&name);
-        }
+        // Kills every process (Proc's drop) before its files go. A failed
+        // run keeps them to look at.
+        self.procs.clear();
         if std::thread::panicking() {
             eprintln!(
                 "the herd's config, output and logs are kept in {}",

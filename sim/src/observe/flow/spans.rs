@@ -27,11 +27,11 @@ pub(super) fn collect(records: &[Record]) -> Vec<Span> {
                 what == "partition" || what == "one-way partition"
             }),
             Fault::Release { a, b } => end(&mut open, &mut spans, a, b, true, r.at, |what| what == "hold"),
-            Fault::Crash { server } | Fault::SilentDeath { server } => {
-                let what = if matches!(fault, Fault::Crash { .. }) {
-                    "crash"
-                } else {
-                    "silent death"
+            Fault::Crash { server } | Fault::SilentDeath { server } | Fault::Pause { server } => {
+                let what = match fault {
+                    Fault::Crash { .. } => "crash",
+                    Fault::Pause { .. } => "pause",
+                    _ => "silent death",
                 };
                 let span = Span {
                     what,
@@ -43,10 +43,15 @@ pub(super) fn collect(records: &[Record]) -> Vec<Span> {
                 };
                 open.push((span, BTreeSet::from([(server.clone(), server.clone())])));
             }
-            Fault::Restart { server } => {
-                if let Some(i) = open.iter().position(|(s, _)| {
-                    (s.what == "crash" || s.what == "silent death") && s.servers == [server.clone()]
-                }) {
+            Fault::Restart { server } | Fault::Resume { server } => {
+                let ends = |what: &str| match fault {
+                    Fault::Restart { .. } => what == "crash" || what == "silent death",
+                    _ => what == "pause",
+                };
+                if let Some(i) = open
+                    .iter()
+                    .position(|(s, _)| ends(s.what) && s.servers == [server.clone()])
+                {
                     let (mut span, _) = open.remove(i);
                     span.to = Some(r.at);
                     spans.push(span);

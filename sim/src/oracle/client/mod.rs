@@ -74,6 +74,13 @@ fn echoes(entry: &Entry, iamat: &Iamat) -> bool {
 /// receive time lies between the client's start and its end, on a whole
 /// `tick_ns` (simulated time moves in ticks; a real harness passes 1).
 pub fn check_acks(ex: &Exchange, tick_ns: i128) -> Result<(), Violation> {
+    check_acks_within(ex, tick_ns, 0)
+}
+
+/// `check_acks` for a server whose clock is not the client's own: the
+/// receive time may lie up to `tolerance_ns` outside the client's start
+/// and end.
+pub fn check_acks_within(ex: &Exchange, tick_ns: i128, tolerance_ns: i128) -> Result<(), Violation> {
     let sent = ex.iamats();
     let asked_whatsat = lines(&ex.sent).any(|l| whatsat(l).is_some());
     for line in ex.reply_lines() {
@@ -102,14 +109,15 @@ pub fn check_acks(ex: &Exchange, tick_ns: i128) -> Result<(), Violation> {
         let skew_ns =
             skew_ns(skew).ok_or_else(|| malformed("the skew is not one sign, seconds and nine digits"))?;
         let received = skew_ns + time_ns(time).unwrap_or_default();
-        if received % tick_ns != 0 || received < ex.started_ns || received > ex.ended_ns {
+        let (from_ns, to_ns) = (ex.started_ns - tolerance_ns, ex.ended_ns + tolerance_ns);
+        if received % tick_ns != 0 || received < from_ns || received > to_ns {
             return Err(Violation::Skew {
                 by: ex.by(),
                 line: line.clone(),
                 skew: skew.to_string(),
                 received_ns: received,
-                from_ns: ex.started_ns,
-                to_ns: ex.ended_ns,
+                from_ns,
+                to_ns,
             });
         }
     }
@@ -173,6 +181,26 @@ pub fn check_whatsat(ex: &Exchange) -> Result<(), Violation> {
         Ok(bound) if results > bound => Err(bad(format!("{results} results, more than the bound {bound}"))),
         _ => Ok(()),
     }
+}
+
+/// Every check of one finished exchange that needs nothing but the
+/// exchange: its AT replies (`check_acks_within`), a refused `HERD AT`, and
+/// a WHATSAT reply's shape.
+pub fn check_exchange(ex: &Exchange, tick_ns: i128, tolerance_ns: i128) -> Result<(), Violation> {
+    check_acks_within(ex, tick_ns, tolerance_ns)?;
+    check_refusal(ex)?;
+    check_whatsat(ex)
+}
+
+/// A WHATSAT reply in its shape (an AT line, the JSON, an empty line),
+/// whatever Places said: what a step's `expect_places` can still ask of a
+/// herd whose Places answers the harness does not control.
+pub fn check_places_shape(ex: &Exchange, seen: &str) -> Result<(), Violation> {
+    json_part(seen).map(drop).map_err(|why| Violation::WrongReply {
+        by: ex.by(),
+        want: why,
+        seen: shown(seen.as_bytes()),
+    })
 }
 
 /// The JSON after a reply's AT line, if the reply has the WHATSAT shape.

@@ -300,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn a_client_updated_to_a_newer_time_is_no_longer_the_oldest() {
+        let mut store = Store::new(2);
+        store.merge(&update("a", "10"));
+        store.merge(&update("b", "20"));
+        store.merge(&update("a", "30"));
+        let merged = store.merge(&update("c", "40"));
+        assert_eq!(
+            merged,
+            Merge::Stored {
+                replaced: false,
+                evicted: Some(update("b", "20"))
+            }
+        );
+    }
+
+    #[test]
     fn overwrite_takes_an_older_update_but_not_the_same_one_again() {
         let mut store = Store::default();
         assert!(store.is_empty());

@@ -4,7 +4,7 @@
 //! can switch one on, and only then is the catalogue public; the `herd`
 //! binary has no way to.
 
-use crate::protocol::{ClientTime, Radius, Skew};
+use crate::protocol::{fields, ClientCommand, ClientTime, Location, Radius, Skew};
 
 /// One classic mistake of herd servers. Its name (`forwarding-loop`, ...)
 /// is what `--bug` takes.
@@ -44,6 +44,43 @@ pub enum Bug {
     /// Sends the AT reply before the neighbours hold the update (what
     /// `ack = "local"` does on purpose), while claiming `ack = "herd"`.
     AckBeforeFlood,
+    /// Accepts `[tuning] heartbeat_ms = 0` at load.
+    ZeroHeartbeat,
+    /// Accepts `[tuning] backoff_min_ms = 0` at load: a backoff that never grows.
+    ZeroBackoff,
+    /// Accepts any `[tuning] idle_timeout_ms` at load, past what a clock can add.
+    UnboundedIdleTimeout,
+    /// Starts the reconnect backoff afresh on every TCP connect, even one
+    /// the neighbour drops at once.
+    BackoffResetOnConnect,
+    /// Sends a catch-up dump as one write, under one `dead_after_ms` deadline.
+    WholeDump,
+    /// Drops a link when a neighbour sends a line longer than our limit.
+    LongPeerLineDropsLink,
+    /// Answers every `HERD RESYNC` with a dump of its own, under any flooding.
+    UncoalescedResync,
+    /// Drops a neighbour whose queue passed `link_queue` (it reconnects
+    /// and is sent a full dump).
+    QueueOverflowDropsLink,
+    /// Starts the acknowledgement give-up timer only when the neighbour's
+    /// link next says something, so a silent one holds replies until dead.
+    AckTimerOnRead,
+    /// Acknowledges a client's IAMAT older than the update held at once,
+    /// while the newer one may still be spreading.
+    OlderIamatAckedEarly,
+    /// Takes a `HERD HELLO` on its word: no proof of the herd secret asked.
+    HelloUnverified,
+    /// Believes whatever answers on a neighbour's link port: the
+    /// publisher's proof of the herd secret is not checked.
+    SquatterTrusted,
+    /// Refuses a new client when every slot is taken, idle or not.
+    FullRefusesNewcomers,
+    /// Accepts an IAMAT whatever its time and client ID length.
+    FutureTimeAccepted,
+    /// Checks coordinate ranges in floating point.
+    FloatRangeCheck,
+    /// Passes a Places answer to the client without scrubbing the API key.
+    KeyEcho,
 }
 
 #[cfg(feature = "bug-catalogue")]
@@ -114,6 +151,29 @@ pub(crate) fn kilometres_as_metres(radius: &Radius) -> Radius {
     Radius::parse(&format!("{whole}.{thousandths}{frac}")).unwrap_or_else(|_| radius.clone())
 }
 
+/// An IAMAT as a server that checks coordinates in `f64` reads it:
+/// `+90.00000000000000000001` is 90.0 there, so it passes.
+pub(crate) fn float_ranged(line: &[u8]) -> Option<ClientCommand> {
+    let text = std::str::from_utf8(line).ok()?;
+    let [verb, client, location, time] = fields(text).collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let split = location
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '+' || c == '-')?
+        .0;
+    let (lat, lon) = location.split_at(split);
+    let (lat, lon): (f64, f64) = (lat.parse().ok()?, lon.parse().ok()?);
+    let ranged = lat.abs() <= 90.0 && lon.abs() <= 180.0;
+    (verb == "IAMAT" && ranged).then_some(())?;
+    Some(ClientCommand::IAmAt {
+        client: client.to_string(),
+        location: Location::unchecked(location, split),
+        time: ClientTime::parse(time).ok()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +200,14 @@ mod tests {
         assert_eq!(r("10.5"), "10.5");
         assert_eq!(r("50"), "50");
         assert_eq!(r("0.5"), "0.5");
+    }
+
+    #[test]
+    fn float_ranges_let_a_hair_past_the_pole_through() {
+        let line = b"IAMAT k +90.00000000000000000001+0 1";
+        assert!(crate::protocol::parse_client_line(line).is_err());
+        assert!(float_ranged(line).is_some());
+        assert!(float_ranged(b"IAMAT k +90.1+0 1").is_none());
     }
 
     #[test]

@@ -197,8 +197,10 @@ fn explore_rate() -> f64 {
     let config = herd_sim::explore::Config {
         seeds: 0..EXPLORE_SEEDS,
         shard: (1, 1),
-        herd: herd_sim::world::herd_config::sim_herd(None, Some(local)).expect("the default herd"),
-        herd_table: None,
+        herd: Some((
+            herd_sim::world::herd_config::sim_herd(None, Some(local)).expect("the default herd"),
+            None,
+        )),
         out,
         bug: None,
         keep_going: true,

@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::{LogSettings, Tuning};
+use crate::bugs::Bugs;
 
 /// The values one numeric setting may take, bounds included.
 struct Range {
@@ -83,9 +84,26 @@ pub(crate) struct Refusal {
     pub message: String,
 }
 
+/// The values `field` (`tuning.heartbeat_ms`, ...) may take, bounds
+/// included; `None` for a setting that is not a number.
+pub(crate) fn bounds(field: &str, bugs: Bugs) -> Option<(u64, u64)> {
+    let r = RANGES.iter().find(|r| r.field == field)?;
+    // The catalogue's tuning bugs: the checks as they were before.
+    let min = match r.field {
+        "tuning.heartbeat_ms" if crate::bug!(bugs, ZeroHeartbeat) => 0,
+        "tuning.backoff_min_ms" if crate::bug!(bugs, ZeroBackoff) => 0,
+        _ => r.min,
+    };
+    let max = match r.field {
+        "tuning.idle_timeout_ms" if crate::bug!(bugs, UnboundedIdleTimeout) => u64::MAX,
+        _ => r.max,
+    };
+    Some((min, max))
+}
+
 /// Checks every setting against its range, the orderings and the level
 /// names; the first refusal found.
-pub(crate) fn check(tuning: &Tuning, log: &LogSettings) -> Result<(), Refusal> {
+pub(crate) fn check(tuning: &Tuning, log: &LogSettings, bugs: Bugs) -> Result<(), Refusal> {
     // Reading the settings by name keeps this file to one table of names.
     let settings = json!({"tuning": tuning, "log": log});
     let number = |field: &str| {
@@ -97,10 +115,11 @@ pub(crate) fn check(tuning: &Tuning, log: &LogSettings) -> Result<(), Refusal> {
     };
     for r in &RANGES {
         let value = number(r.field);
-        if !(r.min..=r.max).contains(&value) {
+        let (min, max) = bounds(r.field, bugs).unwrap_or((r.min, r.max));
+        if !(min..=max).contains(&value) {
             return Err(Refusal {
                 fields: vec![r.field],
-                message: format!("{} must be {} to {}, not {value}", r.field, r.min, r.max),
+                message: format!("{} must be {min} to {max}, not {value}", r.field),
             });
         }
     }
@@ -184,7 +203,7 @@ mod tests {
 
     #[test]
     fn the_defaults_pass() {
-        check(&Tuning::default(), &LogSettings::default()).unwrap();
+        check(&Tuning::default(), &LogSettings::default(), Bugs::default()).unwrap();
     }
 
     #[test]

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::Spanned;
 
+use crate::bugs::Bugs;
+
 mod check;
 mod tuning;
 
@@ -177,7 +179,7 @@ impl HerdConfig {
                 link_port_clash(i, &servers).map_err(|message| invalid(Some(port.span()), message))?;
             }
         }
-        check::check(&raw.tuning, &raw.log)
+        check::check(&raw.tuning, &raw.log, Bugs::default())
             .map_err(|refused| invalid(check::span_of(text, &refused.fields), refused.message))?;
         Ok(Self {
             links,
@@ -185,6 +187,19 @@ impl HerdConfig {
             tuning: raw.tuning,
             log: raw.log,
         })
+    }
+
+    /// Checks `tuning` as a file's `[tuning]` is checked at load (the
+    /// message names the setting and the values it may take). The
+    /// simulator checks each server's tuning this way, with its bug.
+    pub fn check_tuning(tuning: &Tuning, bugs: Bugs) -> Result<(), String> {
+        check::check(tuning, &LogSettings::default(), bugs).map_err(|r| r.message)
+    }
+
+    /// The values the numeric setting `field` (`tuning.heartbeat_ms`, ...)
+    /// may take, bounds included, as the load check has them.
+    pub fn tuning_bounds(field: &str, bugs: Bugs) -> Option<(u64, u64)> {
+        check::bounds(field, bugs)
     }
 
     pub fn server(&self, name: &str) -> Option<&ServerSpec> {

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::bugs::Bugs;
 use crate::observe::ConnId;
 
 struct Slot {
@@ -22,6 +23,7 @@ struct Slot {
 pub struct Admission {
     max: usize,
     slots: Mutex<HashMap<ConnId, Slot>>,
+    bugs: Bugs,
 }
 
 /// A connection's slot; dropping it frees the slot.
@@ -32,10 +34,11 @@ pub struct Ticket {
 }
 
 impl Admission {
-    pub fn new(max: usize) -> Arc<Self> {
+    pub fn new(max: usize, bugs: Bugs) -> Arc<Self> {
         Arc::new(Self {
             max: max.max(1),
             slots: Mutex::default(),
+            bugs,
         })
     }
 
@@ -50,7 +53,7 @@ impl Admission {
         if slots.len() >= self.max {
             let idlest = slots
                 .iter()
-                .filter(|(_, s)| !s.busy)
+                .filter(|(_, s)| !s.busy && !crate::bug!(self.bugs, FullRefusesNewcomers))
                 .min_by_key(|(id, s)| (s.last_active, **id))
                 .map(|(id, _)| *id)?;
             if let Some(slot) = slots.remove(&idlest) {
@@ -106,7 +109,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_newcomer_takes_the_longest_idle_slot_but_never_a_busy_one() {
-        let admission = Admission::new(2);
+        let admission = Admission::new(2, Bugs::default());
         let first = admission.admit(1).unwrap();
         tokio::time::advance(std::time::Duration::from_secs(1)).await;
         let second = admission.admit(2).unwrap();

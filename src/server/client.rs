@@ -101,7 +101,21 @@ async fn respond(ctx: &Ctx, conn: ConnId, line: &[u8]) -> Vec<u8> {
     if PeerMessage::is_peer_line(line) {
         return peer_line(ctx, conn, line);
     }
-    let command = match parse_client_line(line) {
+    let parsed = match parse_client_line(line) {
+        Err(e) if crate::bug!(ctx.bugs, FloatRangeCheck) => crate::bugs::float_ranged(line).ok_or(e),
+        parsed => parsed,
+    };
+    // Past the syntax, a command must keep to this server's limits: client
+    // IDs no longer than it stores, times not far ahead of its clock.
+    let checked = parsed.and_then(|command| match crate::bug!(ctx.bugs, FutureTimeAccepted) {
+        true => Ok(command),
+        false => ctx
+            .tuning
+            .client_limits()
+            .check(&command, ctx.clock.now_unix_nanos())
+            .map(|()| command),
+    });
+    let command = match checked {
         Ok(command) => command,
         Err(e) => {
             ctx.report(Event::Invalid { conn, error: &e });

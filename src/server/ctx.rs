@@ -121,6 +121,14 @@ impl Ctx {
         }
     }
 
+    /// How long a link or feed may stay quiet before it sends a ping. A
+    /// task with none would ping without pause; like `tokio::time::interval`
+    /// it panics instead (the load check refuses 0).
+    pub fn heartbeat(&self) -> Duration {
+        assert!(self.tuning.heartbeat_ms > 0, "heartbeat_ms must be non-zero");
+        ms(self.tuning.heartbeat_ms)
+    }
+
     /// Whether a neighbour wants no acknowledgements of us (`ack = "local"`).
     pub fn acks_local(&self) -> bool {
         self.tuning.ack == crate::config::AckMode::Local

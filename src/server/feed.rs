@@ -4,7 +4,7 @@
 //! our store, with heartbeats when idle. What it sends us (acknowledgements,
 //! heartbeats, `RESYNC`) can never change our store.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, timeout, Instant};
@@ -123,6 +123,9 @@ async fn handshake<S: Stream>(
         Err(why) => return Err((server, why)),
     };
     let secret = ctx.secret.as_ref();
+    if crate::bug!(ctx.bugs, HelloUnverified) {
+        return Ok(server);
+    }
     match handshake::verify(
         secret,
         Side::Subscriber,
@@ -141,6 +144,8 @@ async fn handshake<S: Stream>(
 #[derive(Default)]
 struct Resync {
     asked: AtomicBool,
+    /// Dumps owed one per request (the uncoalesced-resync bug only).
+    extra: AtomicU64,
     wake: Notify,
 }
 
@@ -163,7 +168,7 @@ async fn read_side<S: Stream>(
             .then(|| stalled_since.unwrap_or_else(Instant::now));
         let message = tokio::select! {
             message = reader.next(ctx, ctx.dead_after()) => message,
-            _ = outbox.waiting.notified(), if stalled_since.is_none() => continue,
+            _ = outbox.waiting.notified(), if stalled_since.is_none() && !crate::bug!(ctx.bugs, AckTimerOnRead) => continue,
             _ = sleep_until(stalled_since.unwrap_or_else(Instant::now) + ack_timeout), if stalled_since.is_some() => {
                 let count = outbox.give_up(false);
                 if count > 0 {
@@ -180,6 +185,10 @@ async fn read_side<S: Stream>(
                 stalled_since = None;
             }
             Ok(PeerMessage::Ping) => {}
+            Ok(PeerMessage::Resync) if crate::bug!(ctx.bugs, UncoalescedResync) => {
+                resync.extra.fetch_add(1, Ordering::Relaxed);
+                resync.wake.notify_one();
+            }
             // Only pruned flooding can lose an update on a dead link.
             Ok(PeerMessage::Resync) if ctx.tuning.flooding == Flooding::Pruned => {
                 resync.asked.store(true, Ordering::Relaxed);
@@ -209,7 +218,7 @@ async fn write_side<S: Stream>(
     outbox: &Outbox,
     resync: &Resync,
 ) -> &'static str {
-    let heartbeat = ms(ctx.tuning.heartbeat_ms);
+    let heartbeat = ctx.heartbeat();
     let chunk = ctx.tuning.catch_up_chunk.max(1);
     let mut dump = Some(Dump { after: None, sent: 0 });
     let mut last_sent = Instant::now();
@@ -218,6 +227,9 @@ async fn write_side<S: Stream>(
     loop {
         if outbox.is_closed() {
             return "replaced by a newer link from the same neighbour";
+        }
+        if crate::bug!(ctx.bugs, QueueOverflowDropsLink) && outbox.pending_len() > ctx.tuning.link_queue {
+            return "queue overflowed";
         }
         messages.clear();
         outbox.take_batch(chunk, |seq, f| {
@@ -232,10 +244,12 @@ async fn write_side<S: Stream>(
         if let Some(d) = &mut dump {
             let updates = if crate::bug!(ctx.bugs, NoReconciliation) {
                 Vec::new()
+            } else if crate::bug!(ctx.bugs, WholeDump) {
+                ctx.state.snapshot()
             } else {
                 ctx.state.chunk_after(d.after.as_deref(), chunk)
             };
-            let last = updates.len() < chunk;
+            let last = updates.len() < chunk || crate::bug!(ctx.bugs, WholeDump);
             d.after = updates.last().map(|u| u.client.clone());
             d.sent += updates.len() as u64;
             messages.extend(updates.into_iter().map(|update| PeerMessage::Dump { update }));
@@ -244,6 +258,10 @@ async fn write_side<S: Stream>(
                 dump = None;
             }
         } else if messages.is_empty() && resync.asked.swap(false, Ordering::Relaxed) {
+            dump = Some(Dump { after: None, sent: 0 });
+            continue;
+        } else if resync.extra.load(Ordering::Relaxed) > 0 {
+            resync.extra.fetch_sub(1, Ordering::Relaxed);
             dump = Some(Dump { after: None, sent: 0 });
             continue;
         }

@@ -63,6 +63,9 @@ pub(super) async fn maintain<N: Net>(net: N, neighbour: ServerSpec, ctx: Ctx, mu
         let failure = match connected {
             Ok((port, stream)) => {
                 learned = neighbour.link_port.is_none().then_some(port);
+                if crate::bug!(ctx.bugs, BackoffResetOnConnect) {
+                    backoff = min;
+                }
                 let conn = ctx.next_conn();
                 let up_since = Instant::now();
                 let why = follow(stream, conn, name, &ctx, &mut shutdown, &mut rng, &mut ever_up).await;
@@ -191,7 +194,7 @@ async fn handshake<S: Stream>(
         return Err("another server answers on the neighbour's link port");
     }
     let secret = ctx.secret.as_ref();
-    handshake::verify(
+    let verified = handshake::verify(
         secret,
         Side::Publisher,
         &server,
@@ -199,7 +202,10 @@ async fn handshake<S: Stream>(
         &my_nonce,
         &their_nonce,
         mac.as_deref(),
-    )?;
+    );
+    if !crate::bug!(ctx.bugs, SquatterTrusted) {
+        verified?;
+    }
     let proof = PeerMessage::Proof {
         mac: handshake::prove(secret, Side::Subscriber, me, &server, &their_nonce, &my_nonce),
     };
@@ -244,7 +250,7 @@ async fn read_side<S: Stream>(ctx: &Ctx, reader: &mut PeerReader<S>, acks: &Arc<
 /// Writes acknowledgements as they come due, `RESYNC` when asked, and a
 /// heartbeat when there was nothing else to say.
 async fn write_side<S: Stream>(ctx: &Ctx, writer: &mut PeerWriter<S>, acks: &AckQueue) -> &'static str {
-    let heartbeat = ms(ctx.tuning.heartbeat_ms);
+    let heartbeat = ctx.heartbeat();
     let mut resync = ctx.state.resync_requests();
     resync.mark_unchanged();
     let pruned = ctx.tuning.flooding == Flooding::Pruned;

@@ -85,6 +85,8 @@ pub enum ServerError {
         port: u16,
         source: std::io::Error,
     },
+    #[error("{server}: a task panicked: {message}")]
+    TaskPanicked { server: String, message: String },
 }
 
 /// Tells tasks to wind down; cheap to clone, one per task.
@@ -173,10 +175,10 @@ pub async fn serve<N: Net>(
         );
         tasks.spawn(task);
     }
-    let clients = Admission::new(tuning.max_connections);
+    let clients = Admission::new(tuning.max_connections, env.bugs);
     // Handshakes in progress on the link port; authenticated feeds leave
     // this pool, and there is only ever one per neighbour.
-    let handshakes = Admission::new(state.herd.neighbours(&name).len() + 2);
+    let handshakes = Admission::new(state.herd.neighbours(&name).len() + 2, env.bugs);
     tokio::pin!(shutdown);
     loop {
         let (stream, addr, role) = tokio::select! {
@@ -189,6 +191,15 @@ pub async fn serve<N: Net>(
             accepted = links.accept() => match accepted {
                 Ok((stream, addr)) => (stream, addr, Role::Link),
                 Err(e) => { accept_failed(&ctx, &e).await; continue; }
+            },
+            Some(joined) = tasks.join_next() => match panic_of(joined) {
+                // Serving on without the task (a link never rebuilt, say)
+                // would hide the bug: stop, and say why.
+                Some(message) => {
+                    ctx.report(Event::Warning { message: &format!("a task panicked: {message}") });
+                    return Err(ServerError::TaskPanicked { server: name, message });
+                }
+                None => continue,
             },
         };
         let conn = ctx.next_conn();
@@ -215,7 +226,6 @@ pub async fn serve<N: Net>(
             Role::Client => tasks.spawn(client::serve(stream, conn, ctx, stop, ticket)),
             Role::Link => tasks.spawn(feed::serve(stream, conn, ctx, stop, ticket)),
         };
-        while tasks.try_join_next().is_some() {}
     }
 
     ctx.report(Event::Shutdown);
@@ -226,6 +236,16 @@ pub async fn serve<N: Net>(
     let _ = tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
     tasks.shutdown().await;
     Ok(())
+}
+
+/// The message of a task that panicked.
+fn panic_of(joined: Result<(), tokio::task::JoinError>) -> Option<String> {
+    let payload = joined.err().filter(|e| e.is_panic())?.into_panic();
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned());
+    Some(text.unwrap_or_else(|| "no message".to_string()))
 }
 
 /// Out of file descriptors and the like: back off instead of spinning, and

@@ -125,7 +125,9 @@ impl ServerState {
         // A client's IAMAT older than what is held still goes out: servers
         // the newer update has not reached yet must get this one (or wait
         // for the newer) before the client is told it is taken.
-        let older_from_client = matches!(source, Source::Client(_)) && engagement.is_some();
+        let older_from_client = matches!(source, Source::Client(_))
+            && engagement.is_some()
+            && !crate::bug!(bugs, OlderIamatAckedEarly);
         if merged.changed() || looping || older_from_client {
             self.forward(&inner, &update, from, seen, looping, engagement.as_ref());
         } else if let (Merge::Unchanged, Some(engagement)) = (&merged, &engagement) {

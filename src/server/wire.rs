@@ -78,6 +78,9 @@ impl<S: Stream> PeerReader<S> {
                 Ok(Read::Line(line)) => line,
                 Ok(Read::TooLong(prefix)) => {
                     self.invalid(ctx, &prefix, &"line too long for a link");
+                    if crate::bug!(ctx.bugs, LongPeerLineDropsLink) {
+                        return Err("line too long");
+                    }
                     continue;
                 }
                 Ok(Read::TimedOut) => return Err("no heartbeat"),

@@ -121,6 +121,7 @@ impl RunArgs {
         let options = Options {
             show_heartbeats: self.heartbeats,
             bug: self.bug,
+            ..Options::default()
         };
         let total = scenarios.len() as u64 * self.runs;
         let progress = Progress::new("run", "runs", total, self.runs > 1 && !self.quiet);

@@ -7,6 +7,8 @@
 //! the driver to judge.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -26,6 +28,8 @@ enum Work {
     /// One IAMAT line after another over one connection, one reply line
     /// each: the lines of a `many_clients` step for one server.
     Batch(Job, Vec<(Vec<u8>, Slot)>),
+    /// Anything else a client host may do (abusive clients, abuse.rs).
+    Run(Pin<Box<dyn Future<Output = ()>>>),
 }
 
 pub(super) struct Clients {
@@ -59,6 +63,16 @@ impl Clients {
         self.give(world, host, Work::Talk(job, slot))
     }
 
+    /// `host` runs `task` (made outside the simulation, run inside it).
+    pub fn run(
+        &mut self,
+        world: &mut World,
+        host: &str,
+        task: impl Future<Output = ()> + 'static,
+    ) -> Result<(), Violation> {
+        self.give(world, host, Work::Run(Box::pin(task)))
+    }
+
     /// `host` sends each line one after another over one connection for
     /// `job`, filling each line's slot.
     pub fn batch(
@@ -80,6 +94,7 @@ async fn client_host(host: Arc<str>, mut work: mpsc::Receiver<Work>, log: Log) -
         match work {
             Work::Talk(job, slot) => tokio::task::spawn_local(talk(transport, host, job, slot)),
             Work::Batch(job, lines) => tokio::task::spawn_local(batch(transport, host, job, lines)),
+            Work::Run(task) => tokio::task::spawn_local(task),
         };
     }
     Ok(())
@@ -99,10 +114,15 @@ impl Transport for SimTransport {
     }
 
     fn now_ns(&self) -> i128 {
-        turmoil::since_epoch().unwrap_or_default().as_nanos() as i128
+        now_ns()
     }
 
     fn record(&self, host: &Arc<str>, event: ClientEvent) {
         self.0.push(sim_now(), host.clone(), What::Client(event));
     }
+}
+
+/// Simulated wall-clock time, in ns since the epoch.
+pub(super) fn now_ns() -> i128 {
+    turmoil::since_epoch().unwrap_or_default().as_nanos() as i128
 }

@@ -5,21 +5,24 @@
 //! The same judge serves the simulated world and, in external mode, real
 //! processes: what it needs of either is a `Herd`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use herd::config::Tuning;
+use herd::config::{HerdConfig, Tuning};
 
 use super::talk::Slot;
 use super::{Caveat, Failure};
 use crate::observe::{Fault, Log, Note};
 use crate::oracle::client::{
-    check_exchange, check_expected, check_places_shape, check_read, expect_ack, Exchange, Expected,
+    check_exchange, check_expected, check_key, check_places_shape, check_read, check_refused, expect_ack,
+    Exchange, Expected, Refuses,
 };
 use crate::oracle::text::{iamat, lines};
-use crate::oracle::{Entry, Inside, Violation};
+use crate::oracle::{Entry, Harm, Inside, Violation};
 use crate::world::clock::EPOCH_SECS;
 use crate::world::links::{settle, Links};
+use crate::world::setup::WorldSetup;
+use crate::world::wiremock::SIM_KEY;
 use crate::world::{World, TICK};
 
 /// What judging needs of the herd a run drives.
@@ -81,6 +84,13 @@ pub enum Expect {
     },
     /// An AT reply to the one IAMAT sent.
     Ack,
+    /// An AT reply to the one IAMAT sent within `within_ms`.
+    Probe { within_ms: u64 },
+    /// An AT reply to every IAMAT sent.
+    Bulk,
+    /// A stranger on a link port, which learns nothing when the herd has a
+    /// secret.
+    Stranger { secret: bool },
 }
 
 /// What happens once a client holds its AT reply.
@@ -122,6 +132,8 @@ pub struct Judge {
     pending: Vec<Pending>,
     /// Checks made only in part (never in simulation).
     pub caveats: Vec<Caveat>,
+    /// What each server must refuse.
+    refuses: BTreeMap<String, Refuses>,
 }
 
 fn exchange(p: &Pending) -> Exchange {
@@ -137,11 +149,29 @@ fn exchange(p: &Pending) -> Exchange {
 }
 
 impl Judge {
-    pub fn new(servers: usize) -> Self {
+    pub fn new(herd: &HerdConfig, world: &WorldSetup) -> Self {
+        let refuses: BTreeMap<String, Refuses> = herd
+            .servers
+            .iter()
+            .map(|s| {
+                let tuning = world.herd_of(herd, &s.name).tuning;
+                let limits = Refuses {
+                    max_client_id_bytes: tuning.max_client_id_bytes,
+                    max_future_ms: tuning.max_future_ms,
+                };
+                (s.name.clone(), limits)
+            })
+            .collect();
+        let mut inside = Inside::new(herd);
+        let shared = refuses.values().map(|r| r.max_client_id_bytes).min();
+        if !world.tuning_of.is_empty() {
+            inside.told.share_ids_up_to(shared.unwrap_or(usize::MAX));
+        }
         Self {
-            inside: Inside::new(servers),
+            inside,
             pending: Vec::new(),
             caveats: Vec::new(),
+            refuses,
         }
     }
 
@@ -234,8 +264,48 @@ impl Judge {
         }
         let (tick_ns, tolerance_ns) = world.skew_window();
         check_exchange(&ex, tick_ns, tolerance_ns)?;
+        check_key(&ex, SIM_KEY)?;
+        if let Some(limits) = self.refuses.get(&p.server) {
+            check_refused(&ex, limits)?;
+        }
         let seen = p.slot.borrow();
         match &p.expect {
+            Expect::Probe { within_ms } => {
+                let took_ms = ((ex.ended_ns - ex.started_ns) / 1_000_000) as u64;
+                let answered = expect_ack(&ex).is_ok();
+                if !answered || took_ms > *within_ms {
+                    return Err(Violation::Harm(Harm::Slow {
+                        by: ex.by(),
+                        within_ms: *within_ms,
+                        took_ms,
+                        answered,
+                    }));
+                }
+            }
+            Expect::Bulk => {
+                let (sent, acked) = (ex.iamats().len(), ex.acks().len());
+                if acked < sent {
+                    return Err(Violation::WrongReply {
+                        by: ex.by(),
+                        want: format!("want an AT reply to each of the {sent} IAMATs, got {acked}"),
+                        seen: crate::oracle::client::shown(&seen.reply),
+                    });
+                }
+            }
+            Expect::Stranger { secret } => {
+                let told = lines(&seen.reply).map(String::from_utf8_lossy).find(|l| {
+                    ["HERD DUMP ", "HERD AT ", "HERD SYNCED "]
+                        .iter()
+                        .any(|v| l.starts_with(v))
+                });
+                if let Some(line) = told.filter(|_| *secret) {
+                    return Err(Violation::Harm(Harm::Leaked {
+                        stranger: p.label.clone(),
+                        server: p.server.clone(),
+                        line: line.into_owned(),
+                    }));
+                }
+            }
             Expect::Ack => {
                 // A server that crashed before it answered promised nothing.
                 let started = world.since_start(ex.started_ns);

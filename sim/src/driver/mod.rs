@@ -6,11 +6,13 @@
 //! waited for (`converge.rs`). The result is a `Report`: the trace, the
 //! records, and the first failure.
 
+mod abuse;
 mod clients;
 mod converge;
 pub(crate) mod judge;
 pub(crate) mod prepare;
 mod steps;
+mod stress;
 pub(crate) mod talk;
 
 use std::collections::BTreeMap;
@@ -24,9 +26,10 @@ use self::converge::Waiting;
 use self::judge::Judge;
 use crate::observe::trace::{self, TraceOptions};
 use crate::observe::{Log, Note, Record, Recorder};
-use crate::oracle::{FailureKind, Violation};
+use crate::oracle::{FailureKind, Harm, View, Violation};
 use crate::scenario::{Action, Scenario};
-use crate::world::{ServerSetup, World};
+use crate::world::links::settle;
+use crate::world::{ServerSetup, World, TICK};
 
 /// How long a client waits for the server to close, unless it says.
 pub(crate) const CLIENT_TIMEOUT_MS: u64 = 10_000;
@@ -97,6 +100,9 @@ pub struct Options {
     pub show_heartbeats: bool,
     /// One bug of the catalogue (herd::bugs) every server runs with.
     pub bug: Option<Bug>,
+    /// Judge each record and let it go: no trace, records or statistics in
+    /// the report (the explorer's runs, which only need the verdict).
+    pub lean: bool,
 }
 
 /// What the steps act on.
@@ -110,41 +116,85 @@ struct Parts<'r, 'a> {
 }
 
 pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Report {
-    let log = Log::default();
-    let herd = Arc::new(scenario.herd.clone());
-    let mut world = World::new(herd, &scenario.network, seed);
-    log.note(
-        Duration::ZERO,
-        Note::Seed {
-            seed,
-            scenario: scenario.name.clone(),
-        },
-    );
-    let recorders = log.clone();
-    world.start_servers(ServerSetup {
+    let log = if options.lean { Log::lean() } else { Log::default() };
+    let note = Note::Seed {
         seed,
-        bug: options.bug,
-        observer: Box::new(move |name, incarnation| {
-            Arc::new(Recorder::new(name, incarnation, recorders.clone()))
-        }),
-    });
-    let mut clients = Clients::new(log.clone());
-    let mut judge = Judge::new(scenario.herd.servers.len());
-    let mut run = Run {
-        scenario,
-        parts: Parts {
-            world: &mut world,
-            clients: &mut clients,
-            judge: &mut judge,
-            log: &log,
-            sent: BTreeMap::new(),
-        },
-        cursor: 0,
-        converged_ms: None,
+        scenario: scenario.name.clone(),
     };
-    let failure = run.drive().err();
-    let converged_ms = run.converged_ms;
-    let now = world.now();
+    log.note(Duration::ZERO, note);
+    // Each server checks its tuning when it starts, as `herd serve` does.
+    if let Err(message) = scenario.world.check(&scenario.herd, options.bug) {
+        let expected = scenario.world.refused.as_deref() == Some(message.as_str());
+        log.note(
+            Duration::ZERO,
+            Note::Refused {
+                message: message.clone(),
+            },
+        );
+        let failure =
+            (!expected).then(|| Failure::at("herd", Violation::Harm(Harm::TuningRefused { message })));
+        return report(&log, scenario, options, failure, Duration::ZERO, None);
+    }
+    // A server task that panics takes the simulation down with it (turmoil
+    // re-raises it): that is a failure of the run, not of the explorer.
+    let driven = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let herd = Arc::new(scenario.herd.clone());
+        let mut world = World::new(herd, &scenario.network, seed);
+        let recorders = log.clone();
+        world.start_servers(ServerSetup {
+            seed,
+            bug: options.bug,
+            observer: Box::new(move |name, incarnation| {
+                Arc::new(Recorder::new(name, incarnation, recorders.clone()))
+            }),
+            world: scenario.world.clone(),
+            log: log.clone(),
+        });
+        let mut clients = Clients::new(log.clone());
+        let mut judge = Judge::new(&scenario.herd, &scenario.world);
+        let mut run = Run {
+            scenario,
+            parts: Parts {
+                world: &mut world,
+                clients: &mut clients,
+                judge: &mut judge,
+                log: &log,
+                sent: BTreeMap::new(),
+            },
+            cursor: 0,
+            converged_ms: None,
+        };
+        let failure = run.drive().err();
+        let converged_ms = run.converged_ms;
+        (failure, world.now(), converged_ms)
+    }));
+    let (mut failure, now, converged_ms) = driven.unwrap_or_else(|panic| {
+        let error = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+            (Some(text), _) => text.to_string(),
+            (_, Some(text)) => text.clone(),
+            _ => "a panic".to_string(),
+        };
+        let failure = Failure::at("simulation", Violation::HostFailed { error });
+        (Some(failure), log.last_at(), None)
+    });
+    // Judged last, so that what such tuning does to a run shows first.
+    if let (None, Some(refused)) = (&failure, &scenario.world.refused) {
+        let harm = Harm::TuningAccepted {
+            refused: refused.clone(),
+        };
+        failure = Some(Failure::at("herd", Violation::Harm(harm)));
+    }
+    report(&log, scenario, options, failure, now, converged_ms)
+}
+
+fn report(
+    log: &Log,
+    scenario: &Scenario,
+    options: Options,
+    failure: Option<Failure>,
+    now: Duration,
+    converged_ms: Option<u64>,
+) -> Report {
     if let Some(f) = &failure {
         let note = Note::Fail {
             place: f.place.clone(),
@@ -233,10 +283,18 @@ impl Run<'_, '_> {
     /// Every new record through the inside view, and the Places requests.
     fn observe(&mut self) -> Result<(), Failure> {
         let judge = &mut *self.parts.judge;
+        let world = &*self.parts.world;
+        let (links, now) = (world.links(), world.now());
+        let settle = settle(&world.herd().tuning);
+        let steady = |a: &str, b: &str| links.steady(a, b, now, settle);
+        let view = View {
+            spread_ms: links.max_latency_ms() + TICK.as_millis() as u64,
+            steady: &steady,
+        };
         let mut result = Ok(());
         self.cursor = self.parts.log.each_since(self.cursor, |record| {
             if result.is_ok() {
-                result = judge.inside.observe(record);
+                result = judge.inside.observe(record, &view);
             }
         });
         result

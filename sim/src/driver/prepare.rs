@@ -186,11 +186,12 @@ pub fn places_behaviour(action: &Action) -> Option<Behaviour> {
         },
         PlacesMode::Status => Behaviour::Status(status.clone().unwrap_or_default()),
         PlacesMode::Http => Behaviour::Http(code.unwrap_or(500)),
+        PlacesMode::EchoKey => Behaviour::EchoKey,
     })
 }
 
 /// A spread of valid locations for generated clients.
-fn location_for(i: usize) -> String {
+pub(super) fn location_for(i: usize) -> String {
     let lat = -80.0 + ((i * 7_919) % 16_000) as f64 / 100.0;
     let lon = -170.0 + ((i * 104_729) % 34_000) as f64 / 100.0;
     format!("{lat:+.6}{lon:+.6}")

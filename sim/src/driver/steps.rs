@@ -17,6 +17,9 @@ pub(super) fn apply(parts: &mut Parts, action: &Action, place: &str) -> Result<(
     }
     match action {
         Action::Client { .. } => client(parts, action, place),
+        Action::Bulk { .. } | Action::Abuse { .. } | Action::Probe { .. } => {
+            super::stress::apply(parts, action, place)
+        }
         Action::ManyClients {
             count,
             prefix,
@@ -48,6 +51,7 @@ fn fault_of(action: &Action) -> Option<Fault> {
         Action::Crash { server, .. } => Fault::Crash { server },
         Action::SilentDeath { server, .. } => Fault::SilentDeath { server },
         Action::Restart { server, .. } => Fault::Restart { server },
+        Action::Reset { a, b, .. } => Fault::Reset { a, b },
         Action::Pause { server, .. } => Fault::Pause { server },
         Action::Resume { server, .. } => Fault::Resume { server },
         _ => return None,
@@ -71,6 +75,7 @@ fn injure(parts: &mut Parts, fault: &Fault) {
             world.restart(server);
             parts.judge.inside.restarted(server);
         }
+        Fault::Reset { a, b } => world.reset(a, b),
     }
 }
 

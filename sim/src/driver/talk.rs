@@ -147,7 +147,7 @@ async fn connect<T: Transport>(
     Err(end)
 }
 
-fn finish(slot: &Slot, end: End, now_ns: i128) {
+pub(super) fn finish(slot: &Slot, end: End, now_ns: i128) {
     let mut seen = slot.borrow_mut();
     seen.end = Some(end);
     seen.ended_ns = now_ns;

@@ -17,7 +17,8 @@ pub struct ExploreArgs {
     /// Seeds to run, `A..B` (B excluded) or one seed `A`.
     #[arg(long, required_unless_present = "list_bugs", value_parser = parse_seeds)]
     pub seeds: Option<Range<u64>>,
-    /// A herd config file to explore instead of the default herd.
+    /// A herd config file to explore (its topology and tuning) instead of
+    /// a herd drawn for each seed.
     #[arg(long)]
     pub herd: Option<PathBuf>,
     /// Where failing and shrunk scenarios are written.
@@ -50,7 +51,7 @@ pub struct ExploreArgs {
     pub json: Option<PathBuf>,
 }
 
-fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
+pub fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
     let bad = || format!("{text:?} is not A..B or A");
     let range = match text.split_once("..") {
         Some((a, b)) => a.parse().map_err(|_| bad())?..b.parse().map_err(|_| bad())?,
@@ -65,7 +66,7 @@ fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
     Ok(range)
 }
 
-fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+pub fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     let bad = || format!("{text:?} is not i/n with 1 <= i <= n");
     let (i, n) = text.split_once('/').ok_or_else(bad)?;
     let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
@@ -97,9 +98,11 @@ impl ExploreArgs {
             },
             None => None,
         };
-        let herd = match sim_herd(herd_table.clone(), None) {
-            Ok(herd) => herd,
-            Err(e) => {
+        let herd = match herd_table.map(|table| sim_herd(Some(table.clone()), None).map(|h| (h, Some(table))))
+        {
+            None => None,
+            Some(Ok(herd)) => Some(herd),
+            Some(Err(e)) => {
                 eprintln!("error: {e}");
                 return EXIT_USAGE;
             }
@@ -108,7 +111,6 @@ impl ExploreArgs {
             seeds: self.seeds.unwrap_or(0..1),
             shard: self.shard,
             herd,
-            herd_table,
             out: self.out,
             bug: self.bug,
             keep_going: self.keep_going,

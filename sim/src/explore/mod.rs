@@ -5,6 +5,7 @@
 //! command line is in `cli.rs`. See docs/explorer.md.
 
 pub mod cli;
+pub mod dice;
 pub mod generate;
 pub mod results;
 pub mod shrink;
@@ -21,7 +22,7 @@ use crate::driver::{run, Options, Report};
 use crate::oracle::{FailureKind, ViolationKind};
 use crate::report::command::Invocation;
 use crate::report::progress::Progress;
-use crate::scenario::{write, Scenario};
+use crate::scenario::write;
 use results::SeedResult;
 use shrink::shrink;
 
@@ -32,9 +33,9 @@ pub struct Config {
     pub seeds: Range<u64>,
     /// `(i, n)`: this machine runs the i-th (1-based) of n interleaved slices.
     pub shard: (u64, u64),
-    pub herd: HerdConfig,
-    /// The `--herd` file's table, written into generated scenario files.
-    pub herd_table: Option<toml::Table>,
+    /// A herd to explore (`--herd`: its topology and tuning, and its table
+    /// to write into scenario files) instead of drawing one per seed.
+    pub herd: Option<(HerdConfig, Option<toml::Table>)>,
     pub out: PathBuf,
     pub bug: Option<Bug>,
     /// Go on after the first failure (each failure is written and shrunk).
@@ -102,16 +103,20 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
     let total = seeds.len() as u64;
     writeln!(
         out,
-        "explore seeds {}..{} (shard {}/{}: {total} seeds), {} servers{}",
+        "explore seeds {}..{} (shard {}/{}: {total} seeds), {}{}",
         config.seeds.start,
         config.seeds.end,
         config.shard.0,
         config.shard.1,
-        config.herd.servers.len(),
+        match &config.herd {
+            Some((herd, _)) => format!("the given herd of {} servers", herd.servers.len()),
+            None => "a herd drawn per seed".to_string(),
+        },
         config.bug.map_or(String::new(), |b| format!(", bug {b}")),
     )?;
     let options = Options {
         bug: config.bug,
+        lean: true,
         ..Options::default()
     };
     // Wall time is for the reader only; nothing in a run depends on it.
@@ -121,19 +126,20 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
     let mut results = Vec::new();
     let mut seeds_run = 0;
     for seed in seeds {
-        let (scenario, params) = generate::generate(seed, &config.herd);
+        let generated = generate::generate(seed, config.herd.as_ref(), config.bug);
+        let params = &generated.params;
         if config.verbose || total <= PRINT_ALL_PARAMS_UP_TO {
             progress.suspend(|| writeln!(out, "{params}"))?;
         }
-        let report = run(&scenario, seed, options);
+        let report = run(&generated.scenario, seed, options);
         seeds_run += 1;
-        results.push(SeedResult::of(seed, scenario.steps.len(), &report));
+        results.push(SeedResult::of(seed, generated.scenario.steps.len(), &report));
         if report.failure.is_some() {
             let finding = progress.suspend(|| {
                 if !(config.verbose || total <= PRINT_ALL_PARAMS_UP_TO) {
                     writeln!(out, "{params}")?;
                 }
-                investigate(config, options, &scenario, &report, seeds_run, out)
+                investigate(config, options, &generated, &report, seeds_run, out)
             })?;
             results.last_mut().expect("this seed's result").found(&finding);
             findings.push(finding);
@@ -170,11 +176,13 @@ pub fn explore(config: &Config, out: &mut dyn Write) -> std::io::Result<Summary>
 fn investigate(
     config: &Config,
     options: Options,
-    scenario: &Scenario,
+    generated: &generate::Generated,
     report: &Report,
     seeds_run: u64,
     out: &mut dyn Write,
 ) -> std::io::Result<Finding> {
+    let scenario = &generated.scenario;
+    let herd_table = generated.herd_table.as_ref();
     let failure = report.failure.clone().expect("a failing report");
     let seed = scenario.seed;
     let class = failure.violation.kind();
@@ -204,7 +212,7 @@ fn investigate(
     };
     let text = write::to_toml(
         scenario,
-        config.herd_table.as_ref(),
+        herd_table,
         &header(&file, "the whole generated scenario"),
     )
     .map_err(std::io::Error::other)?;
@@ -240,8 +248,7 @@ fn investigate(
             .map_or(String::new(), |f| one_line(&f.message()));
         let mut comments = header(&small, "shrunk");
         comments[1] = format!("Fails: {what} ({class}): {message}");
-        let text = write::to_toml(&shrunk.scenario, config.herd_table.as_ref(), &comments)
-            .map_err(std::io::Error::other)?;
+        let text = write::to_toml(&shrunk.scenario, herd_table, &comments).map_err(std::io::Error::other)?;
         std::fs::write(&small, text)?;
         let steps = shrunk.scenario.steps.len();
         writeln!(

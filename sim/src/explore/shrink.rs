@@ -6,7 +6,8 @@
 //! restart, a Places fault and `places ok`), and every other step on its
 //! own; so a shrunk scenario still heals every fault it makes. Passes, in
 //! rounds until one changes nothing or the run budget is spent:
-//! 1. (first round, safety failures) drop every step after the failure;
+//! 1. (first round, safety failures) drop every step after the failure,
+//!    then make the world plainer: calm links, no rollout, no secret;
 //! 2. drop each client's steps all at once;
 //! 3. drop units, in halves, quarters, ... down to one at a time (ddmin);
 //! 4. halve every gap between steps (shorter times).
@@ -17,7 +18,8 @@
 
 use crate::driver::{run, Options, Report};
 use crate::oracle::{FailureKind, ViolationKind};
-use crate::scenario::{Action, PlacesMode, Scenario, Step};
+use crate::scenario::{Action, PlacesMode, Scenario, Step, WorldSetup};
+use crate::world::setup::Perturb;
 
 /// The kind of violation a report failed with.
 fn target(report: &Report) -> Option<ViolationKind> {
@@ -32,6 +34,8 @@ pub struct Shrunk {
 
 struct Shrinker<'a> {
     original: &'a Scenario,
+    /// The world as shrunk so far.
+    world: WorldSetup,
     target: ViolationKind,
     options: Options,
     budget: usize,
@@ -44,6 +48,7 @@ pub fn shrink(scenario: &Scenario, report: &Report, options: Options, budget: us
     let target = target(report)?;
     let mut s = Shrinker {
         original: scenario,
+        world: scenario.world.clone(),
         target,
         options,
         budget,
@@ -64,6 +69,7 @@ pub fn shrink(scenario: &Scenario, report: &Report, options: Options, budget: us
             units = cut;
         }
     }
+    s.plainer_world(&units);
     loop {
         let before = (count(&units), span(&units));
         units = s.drop_clients(units);
@@ -108,7 +114,24 @@ impl Shrinker<'_> {
         Scenario {
             steps,
             end_ms,
+            world: self.world.clone(),
             ..self.original.clone()
+        }
+    }
+
+    /// Each of calm links, no rollout and no secret, kept if it still fails.
+    fn plainer_world(&mut self, units: &[Vec<Action>]) {
+        let plainer: [fn(&mut WorldSetup); 3] = [
+            |w| w.perturb = Perturb::default(),
+            |w| w.tuning_of.clear(),
+            |w| w.secret = None,
+        ];
+        for plain in plainer {
+            let before = self.world.clone();
+            plain(&mut self.world);
+            if self.world != before && !self.fails(units) {
+                self.world = before;
+            }
         }
     }
 
@@ -212,8 +235,8 @@ impl Shrinker<'_> {
 
 fn label(action: &Action) -> Option<String> {
     match action {
-        Action::Client { client, .. } => Some(client.clone()),
-        Action::ManyClients { prefix, .. } => Some(prefix.clone()),
+        Action::Client { client, .. } | Action::Probe { client, .. } => Some(client.clone()),
+        Action::ManyClients { prefix, .. } | Action::Bulk { prefix, .. } => Some(prefix.clone()),
         _ => None,
     }
 }

@@ -15,6 +15,7 @@ use crate::driver::{Failure, CLIENT_TIMEOUT_MS};
 use crate::observe::Note;
 use crate::oracle::client::check_polls;
 use crate::oracle::violation::{Unconverged, Violation};
+use crate::oracle::View;
 use crate::scenario::{Action, Scenario};
 
 /// How often the loop looks at what happened when no step is due.
@@ -140,9 +141,10 @@ impl<'r> Run<'r> {
     fn observe(&mut self) -> Result<(), Failure> {
         let judge = &mut *self.judge;
         let mut result = Ok(());
+        let view = View::opaque();
         self.cursor = self.stage.recording.log().each_since(self.cursor, |record| {
             if result.is_ok() {
-                result = judge.inside.observe(record);
+                result = judge.inside.observe(record, &view);
             }
         });
         result

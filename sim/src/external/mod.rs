@@ -46,6 +46,7 @@ use crate::observe::Note;
 use crate::oracle::Violation;
 use crate::report::Rerun;
 use crate::scenario::Scenario;
+use crate::world::setup::WorldSetup;
 
 pub use self::procs::PLACES_ENV;
 
@@ -179,7 +180,7 @@ impl Session {
             seed,
             scenario: scenario.name.clone(),
         });
-        let mut judge = Judge::new(stage.herd().servers.len());
+        let mut judge = Judge::new(stage.herd(), &WorldSetup::default());
         // The markers are updates like any other: floods and catch-up carry them.
         for (server, line) in &ready.markers {
             judge.inside.sending(server, line.as_bytes());

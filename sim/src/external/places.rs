@@ -147,7 +147,8 @@ impl Respond for Answer {
             ResponseTemplate::new(200).set_body_json(answer)
         };
         match behaviour {
-            Behaviour::Ok | Behaviour::Down => healthy(),
+            // An echo of the key is never asked of a real herd (steps.rs).
+            Behaviour::Ok | Behaviour::Down | Behaviour::EchoKey => healthy(),
             Behaviour::Slow { delay_ms } => healthy().set_delay(Duration::from_millis(delay_ms)),
             Behaviour::Status(status) if !new_api => ResponseTemplate::new(200).set_body_json(json!({
                 "html_attributions": [], "results": [], "status": status,

@@ -16,7 +16,7 @@ use crate::driver::{Caveat, Failure};
 use crate::observe::{Fault, Note};
 use crate::oracle::text::nanos_text;
 use crate::oracle::Violation;
-use crate::scenario::Action;
+use crate::scenario::{Action, PlacesMode};
 
 pub struct Parts<'a> {
     pub stage: &'a mut Stage,
@@ -70,10 +70,24 @@ pub async fn apply(parts: &mut Parts<'_>, action: &Action, place: &str) -> Resul
                 Err(Failure::at(place, Violation::HostFailed { error }))
             })
         }
+        Action::Places {
+            mode: PlacesMode::EchoKey,
+            ..
+        } => {
+            let why = "the Places key of a real herd is its own secret: the stand-in cannot echo it";
+            skip(parts.judge, place, why.into());
+            Ok(())
+        }
         Action::Places { .. } => {
             let behaviour = places_behaviour(action).expect("a places step");
             stage.recording.note(Note::Places(format!("{behaviour:?}")));
             stage.places.set(behaviour);
+            Ok(())
+        }
+        Action::Bulk { .. } | Action::Abuse { .. } | Action::Probe { .. } | Action::Reset { .. } => {
+            let why = "bulk loads, abusive clients, probes and resets are drawn by the explorer and \
+                       run in the simulator only";
+            skip(parts.judge, place, why.into());
             Ok(())
         }
         Action::Holds { .. } => {

@@ -247,6 +247,27 @@ pub enum Note {
         place: String,
         message: String,
     },
+    /// Bulk IAMATs pipelined to `server`.
+    Bulk {
+        server: String,
+        count: usize,
+        connections: usize,
+    },
+    /// Abusive clients set on `server`.
+    Abuse {
+        server: String,
+        attack: String,
+        count: usize,
+    },
+    /// A squatter on `server`'s ports accepted a link from `from`.
+    Squatted {
+        server: String,
+        from: String,
+    },
+    /// The servers refused their tuning at start; nothing ran.
+    Refused {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -287,6 +308,11 @@ pub enum Fault {
     },
     Restart {
         server: String,
+    },
+    /// Every connection between two servers was reset.
+    Reset {
+        a: String,
+        b: String,
     },
     Pause {
         server: String,

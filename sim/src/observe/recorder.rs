@@ -10,15 +10,43 @@ use super::record::{Note, Peer, Record, ServerEvent, Source, What};
 
 /// The run's records. Cheap to clone; every clone appends to the same list.
 #[derive(Clone, Default)]
-pub struct Log(Arc<Mutex<Vec<Record>>>);
+pub struct Log(Arc<Mutex<Kept>>);
+
+#[derive(Default)]
+struct Kept {
+    records: Vec<Record>,
+    /// Records handed out and let go.
+    dropped: usize,
+    /// Whether records are let go once handed out.
+    lean: bool,
+    /// The time of the latest record.
+    last_at: Duration,
+}
 
 impl Log {
-    fn lock(&self) -> MutexGuard<'_, Vec<Record>> {
+    /// A log that keeps each record only until `each_since` has handed it
+    /// out: a run judged as it goes, with no trace or diagram to make.
+    pub fn lean() -> Self {
+        let kept = Kept {
+            lean: true,
+            ..Kept::default()
+        };
+        Self(Arc::new(Mutex::new(kept)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Kept> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn push(&self, at: Duration, host: Arc<str>, what: What) {
-        self.lock().push(Record { at, host, what });
+        let mut kept = self.lock();
+        kept.last_at = kept.last_at.max(at);
+        kept.records.push(Record { at, host, what });
+    }
+
+    /// The time of the latest record, kept or let go.
+    pub fn last_at(&self) -> Duration {
+        self.lock().last_at
     }
 
     /// A record of the driver's, host `sim`.
@@ -29,14 +57,20 @@ impl Log {
     /// Hands every record from number `from` on to `f`; returns the number
     /// of records, where the next call should start.
     pub fn each_since(&self, from: usize, mut f: impl FnMut(&Record)) -> usize {
-        let records = self.lock();
-        records.iter().skip(from).for_each(&mut f);
-        records.len()
+        let mut kept = self.lock();
+        let skip = from.saturating_sub(kept.dropped);
+        kept.records.iter().skip(skip).for_each(&mut f);
+        let total = kept.dropped + kept.records.len();
+        if kept.lean {
+            kept.dropped = total;
+            kept.records.clear();
+        }
+        total
     }
 
-    /// Every record so far.
+    /// Every record kept.
     pub fn records(&self) -> Vec<Record> {
-        self.lock().clone()
+        self.lock().records.clone()
     }
 }
 

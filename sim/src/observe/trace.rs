@@ -251,6 +251,22 @@ fn note_line(note: &Note) -> Line {
         Note::Polling { asks } => ("polling", none(), format!("{asks} WHATSATs")),
         Note::End => ("end", none(), none()),
         Note::Fail { place, message } => ("FAIL", none(), format!("{place}: {message}")),
+        Note::Bulk {
+            server,
+            count,
+            connections,
+        } => (
+            "bulk",
+            server.clone(),
+            format!("{count} IAMATs over {connections} connections"),
+        ),
+        Note::Abuse {
+            server,
+            attack,
+            count,
+        } => ("abuse", server.clone(), format!("{attack} x{count}")),
+        Note::Squatted { server, from } => ("squatted", server.clone(), format!("link from {from}")),
+        Note::Refused { message } => ("refused", none(), message.clone()),
     }
 }
 
@@ -270,6 +286,7 @@ fn fault_line(fault: &Fault) -> Line {
         Fault::Crash { server } => ("crash", server.clone(), none()),
         Fault::SilentDeath { server } => ("silent_death", server.clone(), none()),
         Fault::Restart { server } => ("restart", server.clone(), none()),
+        Fault::Reset { a, b } => ("reset", none(), format!("{a} | {b}")),
         Fault::Pause { server } => ("pause", server.clone(), none()),
         Fault::Resume { server } => ("resume", server.clone(), none()),
     }

@@ -24,21 +24,42 @@ pub struct Told {
     /// Updates acknowledged right before their origin died, with the
     /// servers that must hold them (or newer).
     survivors: Vec<(Entry, BTreeSet<String>)>,
+    /// Client IDs longer than this are not every server's to hold (a
+    /// herd in the middle of a rollout of limits): left out.
+    shared_id_bytes: Option<usize>,
+    /// Changes to what must be held, so that a check can tell none came.
+    changes: u64,
 }
 
 impl Told {
+    /// Only clients with IDs of at most `bytes` must be held everywhere.
+    pub fn share_ids_up_to(&mut self, bytes: usize) {
+        self.shared_id_bytes = Some(bytes);
+    }
+
+    fn shared(&self, client: &str) -> bool {
+        self.shared_id_bytes.is_none_or(|most| client.len() <= most)
+    }
+
     /// A client holds an AT reply for this update.
     pub fn told(&mut self, entry: Entry) {
         match self.newest.get(&entry.client) {
             Some(held) if held.at_least(&entry) => {}
             _ => {
                 self.newest.insert(entry.client.clone(), entry);
+                self.changes += 1;
             }
         }
     }
 
     pub fn must_survive(&mut self, entry: Entry, servers: BTreeSet<String>) {
         self.survivors.push((entry, servers));
+        self.changes += 1;
+    }
+
+    /// Changes to what must be held so far.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Clients told of an update.
@@ -67,7 +88,7 @@ impl Told {
                 want: want.to_string(),
             })
         };
-        for want in self.newest.values() {
+        for want in self.newest.values().filter(|w| self.shared(&w.client)) {
             for server in group_of
                 .get(want.origin.as_str())
                 .into_iter()
@@ -88,6 +109,7 @@ impl Told {
             let clients: BTreeSet<&String> = group
                 .iter()
                 .flat_map(|s| model.store(s).map(|(c, _)| c))
+                .filter(|c| self.shared(c))
                 .collect();
             for client in clients {
                 let a_holds = model.held(first, client);

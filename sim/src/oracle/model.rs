@@ -19,6 +19,8 @@ pub struct Model {
     sent: BTreeSet<SentKey>,
     /// Per server and client, what it holds.
     stores: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// Store changes so far, so that a check can tell nothing changed.
+    changes: u64,
 }
 
 fn line(update: Option<&Update>) -> Option<String> {
@@ -42,6 +44,12 @@ impl Model {
     /// `server` starts again, empty.
     pub fn restarted(&mut self, server: &str) {
         self.stores.remove(server);
+        self.changes += 1;
+    }
+
+    /// Changes to the stores so far.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// What `server` holds for `client`.
@@ -56,6 +64,9 @@ impl Model {
 
     /// Checks one event of `server` and follows its store.
     pub fn observe(&mut self, server: &str, event: &ServerEvent) -> Result<(), Violation> {
+        if matches!(event, ServerEvent::Stored { .. } | ServerEvent::Evicted { .. }) {
+            self.changes += 1;
+        }
         match event {
             ServerEvent::Stored { update, replaced, .. } => self.stored(server, update, replaced.as_ref()),
             ServerEvent::Evicted { update } => {

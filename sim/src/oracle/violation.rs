@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::harm::{Harm, HarmKind};
 use super::text::nanos_text;
 
 /// A wrong answer or broken invariant, or a herd that did not converge.
@@ -78,12 +79,11 @@ pub enum Violation {
         mirror: Option<String>,
         reported: Option<String>,
     },
-    /// More updates sent between servers than any loop-free flood sends.
+    /// More updates flooded between servers than any loop-free flood sends.
     FloodCost {
         sent: u64,
         iamats: u64,
         bound: u64,
-        dumps: u64,
         restarts: u64,
     },
     /// A Places request with a radius no WHATSAT asked for, in metres.
@@ -168,6 +168,7 @@ pub enum Violation {
         host: String,
         queued: usize,
     },
+    Harm(Harm),
 }
 
 /// The kind of a violation, without its data.
@@ -192,6 +193,7 @@ pub enum ViolationKind {
     HostFailed,
     BadStep,
     Overloaded,
+    Harm(HarmKind),
 }
 
 impl ViolationKind {
@@ -217,6 +219,7 @@ impl ViolationKind {
             HostFailed => "host failed",
             BadStep => "bad step",
             Overloaded => "client host overloaded",
+            Harm(kind) => kind.name(),
         }
     }
 }
@@ -251,6 +254,7 @@ impl Violation {
             V::HostFailed { .. } => K::HostFailed,
             V::BadStep { .. } => K::BadStep,
             V::Overloaded { .. } => K::Overloaded,
+            V::Harm(harm) => K::Harm(harm.kind()),
         }
     }
 
@@ -316,7 +320,10 @@ impl fmt::Display for Violation {
                 client,
                 held,
                 now,
-            } => write!(f, "{server} went back in time for {client}: held {held}, now {now}"),
+            } => write!(
+                f,
+                "{server} went back in time for {client}: held {held}, now {now}"
+            ),
             V::NeverSent { server, update } => write!(f, "{server} holds an update no client sent: {update}"),
             V::Misreported {
                 server,
@@ -333,12 +340,11 @@ impl fmt::Display for Violation {
                 sent,
                 iamats,
                 bound,
-                dumps,
                 restarts,
             } => write!(
                 f,
                 "flood cost: {sent} HERD AT lines sent between servers for {iamats} client updates, \
-                 at most {bound} possible without a forwarding loop ({dumps} catch-up dumps, {restarts} restarts)"
+                 at most {bound} possible without a forwarding loop ({restarts} restarts)"
             ),
             V::PlacesRadius { radius_m, asked_m } => write!(
                 f,
@@ -362,7 +368,10 @@ impl fmt::Display for Violation {
                 nanos_text(*to_ns)
             ),
             V::MalformedAt { by, line, why } => write!(f, "{by}: {why} in {line:?}"),
-            V::Planted { by, seen } => write!(f, "{by}: a HERD line from a client must get \"? \" and the line; saw \"{seen}\""),
+            V::Planted { by, seen } => write!(
+                f,
+                "{by}: a HERD line from a client must get \"? \" and the line; saw \"{seen}\""
+            ),
             V::WhatsatShape { by, why } => write!(f, "{by}: {why}"),
             V::WrongReply { by, want, seen } => write!(f, "{by}: {want}; saw \"{seen}\""),
             V::StaleRead {
@@ -396,8 +405,12 @@ impl fmt::Display for Violation {
             V::HostFailed { error } => write!(f, "a host failed: {error}"),
             V::BadStep { why } => f.write_str(why),
             V::Overloaded { host, queued } => {
-                write!(f, "client host {host} has {queued} jobs queued, more than it may hold")
+                write!(
+                    f,
+                    "client host {host} has {queued} jobs queued, more than it may hold"
+                )
             }
+            V::Harm(harm) => harm.fmt(f),
         }
     }
 }

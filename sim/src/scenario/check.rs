@@ -102,6 +102,36 @@ pub(super) fn check_action(action: &Action, servers: &[&str]) -> Result<(), Bad>
                 .enumerate()
                 .try_for_each(|(i, n)| server("servers", Some(i), n))
         }
+        Action::Bulk {
+            server: s,
+            count,
+            connections,
+            ..
+        } => {
+            if *count == 0 {
+                return Err(bad("count", "must be at least 1"));
+            }
+            if *connections == 0 {
+                return Err(bad("connections", "must be at least 1"));
+            }
+            server("server", None, s)
+        }
+        Action::Abuse { server: s, claim, .. } => {
+            server("server", None, s)?;
+            claim.as_deref().map_or(Ok(()), |c| server("claim", None, c))
+        }
+        Action::Probe { server: s, send, .. } => {
+            if !one_iamat(send) {
+                return Err(bad("send", "a probe's `send` must be one IAMAT line"));
+            }
+            server("server", None, s)
+        }
+        Action::Reset { a, b, .. } => {
+            if a == b {
+                return Err(bad("b", "a reset needs two different servers"));
+            }
+            server("a", None, a).and_then(|_| server("b", None, b))
+        }
         Action::Partition { a, b, .. }
         | Action::Heal { a, b, .. }
         | Action::Hold { a, b, .. }

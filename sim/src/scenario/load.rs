@@ -14,6 +14,7 @@ use super::names::{did_you_mean, fields};
 use super::steps::{self, reword, Located};
 use super::{refs, yes, Action, Network, Scenario, Step};
 use crate::world::herd_config::sim_herd;
+use crate::world::setup::{with_tuning, WorldSetup};
 use herd::config::Tuning;
 
 #[derive(Debug, Error)]
@@ -45,6 +46,7 @@ struct RawScenario {
     end_ms: Option<u64>,
     #[serde(default = "yes")]
     trace_messages: bool,
+    world: Option<Spanned<WorldSetup>>,
 }
 
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -78,7 +80,7 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
     let steps = table.remove("step");
     let raw = top_level(&table, root_span).map_err(located)?;
     let herd_span = raw.herd.as_ref().map_or(0..0, |h| h.span());
-    let herd = sim_herd(
+    let mut herd = sim_herd(
         raw.herd.map(Spanned::into_inner),
         raw.tuning.as_ref().map(|t| t.get_ref().clone()),
     )
@@ -93,6 +95,11 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
             None => invalid(herd_span.clone(), message),
         }
     })?;
+    let world_span = raw.world.as_ref().map_or(0..0, |w| w.span());
+    let world = raw.world.map(Spanned::into_inner).unwrap_or_default();
+    // The servers check the world's tuning when they start, with the run's bug.
+    herd.tuning = with_tuning(&herd.tuning, &world.tuning).map_err(|m| invalid(world_span.clone(), m))?;
+    world.validate(&herd).map_err(|m| invalid(world_span, m))?;
     let network = raw.network.map(Spanned::into_inner).unwrap_or_default();
     let bad_network = |key: &str, why: &str| {
         let span = value_at(&table, "network", key).unwrap_or(0..0);
@@ -146,6 +153,7 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
         steps,
         end_ms,
         trace_messages: raw.trace_messages,
+        world,
     })
 }
 
@@ -159,6 +167,7 @@ fn top_level(table: &DeTable, span: Range<usize>) -> Result<RawScenario, Located
     for (name, known) in [
         ("network", fields::<Network>(None)),
         ("tuning", fields::<Tuning>(None)),
+        ("world", fields::<WorldSetup>(None)),
     ] {
         let sub = table.get(name).and_then(|n| n.get_ref().as_table());
         for key in sub.into_iter().flat_map(|t| t.keys()) {

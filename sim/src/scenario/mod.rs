@@ -19,6 +19,7 @@ pub mod write;
 use herd::config::HerdConfig;
 use serde::{Deserialize, Serialize};
 
+pub use crate::world::setup::WorldSetup;
 pub use crate::world::Network;
 pub use check::decode_hex;
 pub use load::{line_column, load, parse, ScenarioError};
@@ -38,6 +39,8 @@ pub struct Scenario {
     pub end_ms: u64,
     /// Whether the trace shows every line sent and received.
     pub trace_messages: bool,
+    /// The `[world]` table: secret, per-server tuning, perturbations.
+    pub world: WorldSetup,
 }
 
 /// One timeline entry, with where it is in the file. A scenario's steps
@@ -74,6 +77,24 @@ pub enum PlacesMode {
     Status,
     /// Places answers this HTTP error code.
     Http,
+    /// Places answers normally, quoting the request with its API key.
+    EchoKey,
+}
+
+/// What abusive clients do (docs/explorer.md, "Abusive clients").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attack {
+    /// `count` connections to the link port say `HERD HELLO <claim>` (every
+    /// other one with a made-up proof) and read nothing for `for_ms`.
+    HelloStorm,
+    /// One connection claims to be `claim`, proves nothing, and asks
+    /// `HERD RESYNC` `count` times over `for_ms`.
+    ResyncSpam,
+    /// `count` client connections that send nothing for `for_ms`.
+    Hoard,
+    /// While `server` is down, a process takes its ports and poses as it.
+    Squat,
 }
 
 /// What a step does. In a file the variant is the step's `do` key; serde
@@ -131,6 +152,40 @@ pub enum Action {
         #[serde(default)]
         servers: Vec<String>,
     },
+    /// `count` clients named `<prefix>NNNNNN` each send one IAMAT to
+    /// `server`, pipelined over `connections` connections: a store loaded
+    /// fast (one connection: a flood of new client IDs).
+    Bulk {
+        at_ms: u64,
+        server: String,
+        count: usize,
+        prefix: String,
+        #[serde(default = "one")]
+        connections: usize,
+    },
+    /// Abusive clients against `server`.
+    Abuse {
+        at_ms: u64,
+        server: String,
+        attack: Attack,
+        #[serde(default)]
+        count: usize,
+        #[serde(default)]
+        for_ms: u64,
+        /// The neighbour the attacker says it is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<String>,
+    },
+    /// `send` (one IAMAT) must be answered with its AT line within `within_ms`.
+    Probe {
+        at_ms: u64,
+        client: String,
+        server: String,
+        send: String,
+        within_ms: u64,
+    },
+    /// Every connection between servers `a` and `b` is reset (a spurious drop).
+    Reset { at_ms: u64, a: String, b: String },
     Partition {
         at_ms: u64,
         a: Vec<String>,
@@ -221,6 +276,10 @@ macro_rules! at_ms_of {
         match $action {
             Client { at_ms, .. }
             | ManyClients { at_ms, .. }
+            | Bulk { at_ms, .. }
+            | Abuse { at_ms, .. }
+            | Probe { at_ms, .. }
+            | Reset { at_ms, .. }
             | Partition { at_ms, .. }
             | Heal { at_ms, .. }
             | Hold { at_ms, .. }
@@ -250,6 +309,10 @@ impl Action {
         match self {
             Client { .. } => "client",
             ManyClients { .. } => "many_clients",
+            Bulk { .. } => "bulk",
+            Abuse { .. } => "abuse",
+            Probe { .. } => "probe",
+            Reset { .. } => "reset",
             Partition { .. } => "partition",
             Heal { .. } => "heal",
             Hold { .. } => "hold",
@@ -278,6 +341,10 @@ impl Action {
 /// serde's default for flags that are on unless said otherwise.
 fn yes() -> bool {
     true
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Flags at their default are left out when a scenario is written.

@@ -252,6 +252,10 @@ fn allowed(action: &str, field: &str, repeated: bool) -> Allowed {
             n: repeated,
             ..Allowed::default()
         },
+        ("probe", "send") => Allowed {
+            now: true,
+            ..Allowed::default()
+        },
         ("holds", "time") => Allowed {
             times: true,
             ..Allowed::default()

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Action, Network, Scenario};
+use super::{Action, Network, Scenario, WorldSetup};
 
 #[derive(Serialize)]
 struct File<'a> {
@@ -13,6 +13,8 @@ struct File<'a> {
     network: &'a Network,
     #[serde(skip_serializing_if = "Option::is_none")]
     herd: Option<&'a toml::Table>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    world: Option<&'a WorldSetup>,
     step: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -46,6 +48,7 @@ pub fn to_toml(
         end_ms: scenario.end_ms,
         network: &scenario.network,
         herd,
+        world: Some(&scenario.world).filter(|w| **w != WorldSetup::default()),
         step: scenario
             .steps
             .iter()

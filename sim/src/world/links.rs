@@ -24,6 +24,8 @@ struct Link {
     cut_backward: bool,
     held: bool,
     lossy: bool,
+    /// Only while a reset is applied (it ends at once).
+    reset: bool,
     /// A latency set by a `latency` step, instead of the network's.
     latency_ms: Option<u64>,
     /// When the last fault on it ended.
@@ -32,7 +34,7 @@ struct Link {
 
 impl Link {
     fn healthy(&self) -> bool {
-        !(self.cut_forward || self.cut_backward || self.held || self.lossy)
+        !(self.cut_forward || self.cut_backward || self.held || self.lossy || self.reset)
     }
 }
 
@@ -102,6 +104,12 @@ impl Links {
         self.change(a, b, now, |l, _| l.lossy = rate > 0.0);
     }
 
+    /// Its connections were reset: healthy again from now, so not settled.
+    pub fn reset(&mut self, a: &str, b: &str, now: Duration) {
+        self.change(a, b, now, |l, _| l.reset = true);
+        self.change(a, b, now, |l, _| l.reset = false);
+    }
+
     pub fn latency(&mut self, a: &str, b: &str, ms: u64, now: Duration) {
         self.change(a, b, now, |l, _| l.latency_ms = Some(ms));
     }
@@ -164,6 +172,23 @@ impl Links {
                 .push(server.clone());
         }
         groups.into_values().collect()
+    }
+
+    /// Whether `a` and `b` are linked in the herd, both up for at least
+    /// `settle`, and their link healthy for at least that long.
+    pub fn steady(&self, a: &str, b: &str, now: Duration, settle: Duration) -> bool {
+        let settled = |s: &str| self.up.get(s).is_some_and(|&t| now.saturating_sub(t) >= settle);
+        let linked = self.herd.contains(&key(a, b).0);
+        let link = self.link(a, b);
+        let healthy = link.is_none_or(|l| l.healthy() && now.saturating_sub(l.healthy_since) >= settle);
+        linked && settled(a) && settled(b) && healthy
+    }
+
+    /// The largest latency a message may take now: the network's, or a
+    /// `latency` step's.
+    pub fn max_latency_ms(&self) -> u64 {
+        let set = self.links.values().filter_map(|l| l.latency_ms);
+        set.chain([self.max_latency_ms]).max().unwrap_or(0)
     }
 
     /// The servers `origin` can reach over links healthy for at least

@@ -14,12 +14,17 @@ pub mod herd_config;
 pub mod links;
 pub mod net;
 pub mod places;
+pub mod setup;
+pub mod shaping;
+pub mod squat;
 pub mod wiremock;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,14 +32,16 @@ use herd::bugs::{Bug, Bugs};
 use herd::clock::SharedClock;
 use herd::config::HerdConfig;
 use herd::observe::SharedObserver;
-use herd::server::{ServerEnv, ServerState};
+use herd::server::{Secret, ServerEnv, ServerState};
 use serde::{Deserialize, Serialize};
 
 use self::clock::{epoch, SimClock};
 use self::links::Links;
 use self::net::{SimNet, Sockets, Teardown};
 use self::places::{Behaviour, PlacesSwitch};
+use self::setup::WorldSetup;
 use self::wiremock::WiremockPlaces;
+use crate::observe::Log;
 
 /// The network every message crosses unless a step changes a link.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -71,6 +78,10 @@ pub struct ServerSetup<'a> {
     pub seed: u64,
     pub bug: Option<Bug>,
     pub observer: ObserverFor<'a>,
+    /// The secret, per-server tuning and link perturbations.
+    pub world: WorldSetup,
+    /// Where a squatter notes the links it takes.
+    pub log: Log,
 }
 
 /// Simulated time moves in ticks of this length.
@@ -81,12 +92,17 @@ pub struct World<'a> {
     herd: Arc<HerdConfig>,
     places: WiremockPlaces,
     sockets: BTreeMap<String, Arc<Sockets>>,
+    /// Servers whose host runs a squatter instead while they are down.
+    squatting: BTreeMap<String, Arc<AtomicBool>>,
+    secret: Option<String>,
     links: Links,
     /// Paused servers, and the hosts their traffic with is held.
     paused: BTreeMap<String, Vec<String>>,
     /// Every host but the servers: client hosts.
     clients: Vec<String>,
 }
+
+type Software = Pin<Box<dyn Future<Output = turmoil::Result>>>;
 
 impl<'a> World<'a> {
     pub fn new(herd: Arc<HerdConfig>, network: &Network, seed: u64) -> Self {
@@ -107,6 +123,8 @@ impl<'a> World<'a> {
             herd,
             places: WiremockPlaces::start(PlacesSwitch::default()),
             sockets: BTreeMap::new(),
+            squatting: BTreeMap::new(),
+            secret: None,
             paused: BTreeMap::new(),
             clients: Vec::new(),
         }
@@ -118,33 +136,42 @@ impl<'a> World<'a> {
 
     /// Starts every server of the herd as a turmoil host named after it.
     pub fn start_servers(&mut self, setup: ServerSetup<'a>) {
+        self.secret.clone_from(&setup.world.secret);
         let setup = Rc::new(setup);
         let timeout = Duration::from_millis(self.herd.tuning.places_timeout_ms);
-        let places = self.places.backend(timeout);
+        let places = self.places.backend(timeout, setup.bug);
         for spec in &self.herd.servers {
             let name = spec.name.clone();
-            let herd = self.herd.clone();
+            let herd = Arc::new(setup.world.herd_of(&self.herd, &name));
             let places = places.clone();
             let setup = setup.clone();
             let sockets = Arc::new(Sockets::default());
             self.sockets.insert(name.clone(), sockets.clone());
+            let squatting = Arc::new(AtomicBool::new(false));
+            self.squatting.insert(name.clone(), squatting.clone());
+            let (port, link_port) = (spec.port, spec.link_port);
             let incarnation = Cell::new(0);
-            self.sim.host(spec.name.as_str(), move || {
+            self.sim.host(spec.name.as_str(), move || -> Software {
+                if squatting.load(Ordering::Relaxed) {
+                    return Box::pin(squat::squat(name.clone(), port, link_port, setup.log.clone()));
+                }
                 incarnation.set(incarnation.get() + 1);
                 // A (re)started server begins with an empty store.
                 let state = ServerState::new(&name, herd.clone());
                 let clock: SharedClock = Arc::new(SimClock);
-                let mut env = ServerEnv::new(SimNet::new(sockets.clone()), clock, places.clone());
+                let net = SimNet::new(sockets.clone(), port, setup.world.perturb);
+                let mut env = ServerEnv::new(net, clock, places.clone());
                 env.observer = (setup.observer)(&name, incarnation.get());
                 env.seed = setup.seed;
                 env.bugs = Bugs::with(setup.bug);
+                env.secret = setup.world.secret.as_deref().map(Secret::new);
                 let teardown = Teardown(sockets.clone());
-                async move {
+                Box::pin(async move {
                     let _teardown = teardown;
                     herd::server::run(state, env, std::future::pending())
                         .await
                         .map_err(|e| e.into())
-                }
+                })
             });
         }
     }
@@ -176,6 +203,11 @@ impl<'a> World<'a> {
 
     pub fn port(&self, server: &str) -> u16 {
         self.herd.server(server).map_or(0, |s| s.port)
+    }
+
+    /// The herd secret the servers run with, if any.
+    pub fn secret(&self) -> Option<&str> {
+        self.secret.as_deref()
     }
 
     pub fn links(&self) -> &Links {
@@ -292,12 +324,41 @@ impl<'a> World<'a> {
         true
     }
 
-    /// Starts the server again with an empty store (restarting it if it runs).
+    /// Starts the server again with an empty store (restarting it if it
+    /// runs, ending a squatter's run on its host).
     pub fn restart(&mut self, server: &str) {
         self.unpause(server);
-        self.tear_down(server);
+        // A squatter's sockets are its own: nothing of the server's to close.
+        let squatted = self
+            .squatting
+            .get(server)
+            .is_some_and(|f| f.swap(false, Ordering::Relaxed));
+        if !squatted {
+            self.tear_down(server);
+        }
         self.sim.bounce(server);
         self.links.started(server, self.now());
+    }
+
+    /// A squatter takes the ports of `server`, which is down, until it is
+    /// restarted. Whether it could (a running server keeps its ports).
+    pub fn squat(&mut self, server: &str) -> bool {
+        let Some(flag) = self.squatting.get(server).filter(|_| !self.links.is_up(server)) else {
+            return false;
+        };
+        flag.store(true, Ordering::Relaxed);
+        self.sim.bounce(server);
+        true
+    }
+
+    /// Resets every connection between `a` and `b`: a spurious drop.
+    pub fn reset(&mut self, a: &str, b: &str) {
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(sockets) = self.sockets.get(x) {
+                sockets.reset(y);
+            }
+        }
+        self.links.reset(a, b, self.now());
     }
 
     fn tear_down(&mut self, server: &str) {

@@ -13,12 +13,15 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{ready, Context, Poll};
 
 use herd::net::{Listener, Net};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use turmoil::net::TcpStream;
+
+use super::setup::Perturb;
+use super::shaping::{read_limited, ResetFlag, Shaping};
 
 /// The streams of one server host, numbered in the order they were opened.
 #[derive(Default)]
@@ -31,6 +34,8 @@ struct State {
     next: u64,
     tearing_down: bool,
     set_aside: Vec<(u64, TcpStream)>,
+    /// Every stream's far host and reset switch, for `reset`.
+    live: Vec<(String, Weak<ResetFlag>)>,
 }
 
 impl Sockets {
@@ -42,6 +47,21 @@ impl Sockets {
         let mut state = self.lock();
         state.next += 1;
         state.next
+    }
+
+    /// Resets every open connection to or from `peer` (a host name).
+    pub fn reset(&self, peer: &str) {
+        let flags: Vec<Arc<ResetFlag>> = {
+            let mut state = self.lock();
+            state.live.retain(|(_, flag)| flag.strong_count() > 0);
+            let live = state.live.iter().filter(|(host, _)| host == peer);
+            live.filter_map(|(_, flag)| flag.upgrade()).collect()
+        };
+        flags.iter().for_each(|f| f.trip());
+    }
+
+    fn register(&self, peer: String, flag: &Arc<ResetFlag>) {
+        self.lock().live.push((peer, Arc::downgrade(flag)));
     }
 
     /// From now until the host's software is dropped, dropped streams are
@@ -87,19 +107,28 @@ impl Drop for Teardown {
     }
 }
 
-/// A turmoil stream that knows its number.
+/// A turmoil stream that knows its number, shaped as the world says.
 pub struct SimStream {
     number: u64,
     inner: Option<TcpStream>,
     sockets: Arc<Sockets>,
+    shaping: Shaping,
 }
 
 impl SimStream {
-    fn new(stream: TcpStream, sockets: &Arc<Sockets>) -> Self {
+    fn new(stream: TcpStream, sockets: &Arc<Sockets>, perturb: Perturb) -> Self {
+        let reset = Arc::new(ResetFlag::default());
+        let peer = stream
+            .peer_addr()
+            .ok()
+            .and_then(|a| turmoil::reverse_lookup(a.ip()))
+            .unwrap_or_default();
+        sockets.register(peer, &reset);
         Self {
             number: sockets.number(),
             inner: Some(stream),
             sockets: sockets.clone(),
+            shaping: Shaping::new(perturb, reset),
         }
     }
 
@@ -118,13 +147,21 @@ impl Drop for SimStream {
 
 impl AsyncRead for SimStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().inner().poll_read(cx, buf)
+        let this = self.get_mut();
+        let most = ready!(this.shaping.before_read(cx, buf.remaining()))?;
+        let got = ready!(read_limited(buf, most, |part| this.inner().poll_read(cx, part)))?;
+        this.shaping.after_read(got);
+        Poll::Ready(Ok(()))
     }
 }
 
 impl AsyncWrite for SimStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.get_mut().inner().poll_write(cx, buf)
+        let this = self.get_mut();
+        let most = ready!(this.shaping.before_write(cx, buf.len()))?;
+        let written = ready!(this.inner().poll_write(cx, &buf[..most.min(buf.len())]))?;
+        this.shaping.after_write(written);
+        Poll::Ready(Ok(written))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -138,14 +175,22 @@ impl AsyncWrite for SimStream {
 
 /// Simulated TCP. Every server is its own turmoil host, named after the
 /// server, so a neighbour's "host" is its turmoil host name.
+/// Connections to and from the client port are never perturbed (a reply
+/// lost to the network is not a herd bug); link connections are.
 #[derive(Clone)]
 pub struct SimNet {
     sockets: Arc<Sockets>,
+    client_port: u16,
+    perturb: Perturb,
 }
 
 impl SimNet {
-    pub fn new(sockets: Arc<Sockets>) -> Self {
-        Self { sockets }
+    pub fn new(sockets: Arc<Sockets>, client_port: u16, perturb: Perturb) -> Self {
+        Self {
+            sockets,
+            client_port,
+            perturb,
+        }
     }
 }
 
@@ -153,6 +198,7 @@ impl SimNet {
 pub struct SimListener {
     listener: turmoil::net::TcpListener,
     sockets: Arc<Sockets>,
+    perturb: Perturb,
 }
 
 impl Listener for SimListener {
@@ -160,7 +206,7 @@ impl Listener for SimListener {
 
     async fn accept(&self) -> io::Result<(Self::Stream, SocketAddr)> {
         let (stream, addr) = self.listener.accept().await?;
-        Ok((SimStream::new(stream, &self.sockets), addr))
+        Ok((SimStream::new(stream, &self.sockets, self.perturb), addr))
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -176,14 +222,16 @@ impl Net for SimNet {
         // turmoil only binds the unspecified address: the host is the
         // turmoil host this code runs on, whatever the config says.
         let listener = turmoil::net::TcpListener::bind(("0.0.0.0", port)).await?;
+        let clients = port == self.client_port && port != 0;
         Ok(SimListener {
             listener,
             sockets: self.sockets.clone(),
+            perturb: if clients { Perturb::default() } else { self.perturb },
         })
     }
 
     async fn connect(&self, host: &str, port: u16) -> io::Result<Self::Stream> {
         let stream = TcpStream::connect((host, port)).await?;
-        Ok(SimStream::new(stream, &self.sockets))
+        Ok(SimStream::new(stream, &self.sockets, self.perturb))
     }
 }

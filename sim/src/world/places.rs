@@ -19,6 +19,8 @@ pub enum Behaviour {
     Status(String),
     /// This HTTP error code.
     Http(u16),
+    /// Answers normally, quoting the request (and so the API key) in it.
+    EchoKey,
 }
 
 /// The switch the driver flips and the transport reads.

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use herd::bugs::{Bug, Bugs};
 use herd::places::{
     http, HttpClient, HttpError, HttpFuture, HttpRequest, HttpResponse, LegacyPlaces, Places, ReqwestClient,
 };
@@ -24,8 +25,9 @@ use super::places::{nearby_answer, Behaviour, PlacesSwitch};
 const NEARBY_PATH: &str = "/maps/api/place/nearbysearch/json";
 /// How long a healthy Places takes to answer, in simulated time.
 const PLACES_LATENCY: Duration = Duration::from_millis(20);
-/// The key the back end sends; wiremock does not check it.
-const SIM_KEY: &str = "sim-key";
+/// The key the back end sends; wiremock does not check it, and no client
+/// may ever see it.
+pub const SIM_KEY: &str = "sim-key-3f9a";
 /// Bounds the real exchange with the local wiremock server; never reached
 /// in practice, and not simulated time.
 const EXCHANGE_LIMIT: Duration = Duration::from_secs(30);
@@ -87,6 +89,9 @@ impl WiremockPlaces {
             Behaviour::Ok | Behaviour::Down | Behaviour::Slow { .. } => Mock::given(method("GET"))
                 .and(path(NEARBY_PATH))
                 .respond_with(healthy),
+            Behaviour::EchoKey => Mock::given(method("GET"))
+                .and(path(NEARBY_PATH))
+                .respond_with(echo_key),
             Behaviour::Status(status) => Mock::given(method("GET")).and(path(NEARBY_PATH)).respond_with(
                 ResponseTemplate::new(200).set_body_json(json!({
                     "html_attributions": [],
@@ -113,17 +118,15 @@ impl WiremockPlaces {
     }
 
     /// The server's legacy back end, talking to this wiremock server.
-    pub fn backend(&self, timeout: Duration) -> Arc<dyn Places> {
+    pub fn backend(&self, timeout: Duration, bug: Option<Bug>) -> Arc<dyn Places> {
         let http = Arc::new(SimHttp {
             switch: self.switch.clone(),
             timeout,
             radii: self.radii.clone(),
         });
-        Arc::new(LegacyPlaces::new(
-            http,
-            Some(self.server.uri()),
-            SIM_KEY.to_string(),
-        ))
+        Arc::new(
+            LegacyPlaces::new(http, Some(self.server.uri()), SIM_KEY.to_string()).with_bugs(Bugs::with(bug)),
+        )
     }
 }
 
@@ -138,6 +141,14 @@ fn healthy(request: &Request) -> ResponseTemplate {
     let mut parts = location.split(',').map(|p| p.parse::<f64>().unwrap_or(0.0));
     let (lat, lng) = (parts.next().unwrap_or(0.0), parts.next().unwrap_or(0.0));
     ResponseTemplate::new(200).set_body_json(nearby_answer(lat, lng))
+}
+
+/// A healthy answer that quotes the request, key and all, as some
+/// proxies and error pages do.
+fn echo_key(request: &Request) -> ResponseTemplate {
+    let mut answer = nearby_answer(0.0, 0.0);
+    answer["html_attributions"] = json!([format!("Results for {}", request.url)]);
+    ResponseTemplate::new(200).set_body_json(answer)
 }
 
 async fn reqwest_exchange(url: String) -> Result<HttpResponse, HttpError> {

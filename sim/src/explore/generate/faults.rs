@@ -1,11 +1,10 @@
 //! Fault episodes: partitions of every shape, holds, latency and loss on
 //! a link, crashes and silent deaths (a few servers down at a time, each
-//! staying up a while after its restart), Places faults. Each episode
+//! staying up a while after its restart), Places faults (the key echoed
+//! among them), and spurious resets of a link's connections. Each episode
 //! lasts at least `MIN_STABLE_MS` and ends before the safety phase does.
 
-use rand::Rng;
-
-use super::{Gen, MIN_STABLE_MS};
+use super::{Episode, Gen, MIN_STABLE_MS};
 use crate::scenario::{Action, PlacesMode};
 
 /// A restarted server stays up at least this long before it may crash again.
@@ -52,29 +51,29 @@ impl Gen<'_> {
     pub(super) fn faults(&mut self, safety_ms: u64) -> Downtime {
         let mut downtime = Downtime::default();
         let max_down = (self.names.len().saturating_sub(1) / 2).max(1);
-        let mut t = self.rng.random_range(100..=1_000u64);
+        let mut t = self.faults.range(100, 1_000);
         while t + MIN_STABLE_MS <= safety_ms && self.names.len() > 1 {
-            let end = (t + self.rng.random_range(MIN_STABLE_MS..=MIN_STABLE_MS * 3)).min(safety_ms);
-            let kind = self.rng.random_range(0..11u32);
-            let name = self.episode(kind, t, end, &mut downtime, max_down);
-            if let Some(name) = name {
-                self.params.faults.push(format!("{name} {t}..{end} ms"));
+            let end = (t + self.faults.range(MIN_STABLE_MS, MIN_STABLE_MS * 3)).min(safety_ms);
+            let kind = self.faults.below(12);
+            if let Some(episode) = self.episode(kind, t, end, &mut downtime, max_down) {
+                self.params.faults.push(format!("{} {t}..{end} ms", episode.name));
+                self.episodes.push(episode);
             }
-            t += self.rng.random_range(300..=2_000u64);
+            t += self.faults.range(300, 2_000);
         }
         downtime
     }
 
     fn episode(
         &mut self,
-        kind: u32,
+        kind: u64,
         t: u64,
         end: u64,
         downtime: &mut Downtime,
         max_down: usize,
-    ) -> Option<String> {
+    ) -> Option<Episode> {
         let (at_ms, end_ms) = (t, end);
-        let (start, stop, name) = match kind {
+        let (start, stop, name, servers, silent) = match kind {
             0..=3 => {
                 let (a, b, oneway, name) = match kind {
                     0 => {
@@ -91,7 +90,7 @@ impl Gen<'_> {
                         (a, b, false, "partition herd in two")
                     }
                     _ => {
-                        let (a, b) = if self.rng.random_bool(0.5) {
+                        let (a, b) = if self.faults.chance(50) {
                             let (a, b) = self.pair(true);
                             (vec![a], vec![b])
                         } else {
@@ -106,7 +105,18 @@ impl Gen<'_> {
                     b: b.clone(),
                     oneway,
                 };
-                (Action::Partition { at_ms, a, b, oneway }, heal, name)
+                let touched = if kind == 0 || a.len() == 1 {
+                    [&a[..], &b[..]].concat()
+                } else {
+                    Vec::new()
+                };
+                (
+                    Action::Partition { at_ms, a, b, oneway },
+                    heal,
+                    name,
+                    touched,
+                    true,
+                )
             }
             4 => {
                 let (a, b) = self.pair(true);
@@ -116,12 +126,13 @@ impl Gen<'_> {
                     a: a.clone(),
                     b: b.clone(),
                 };
-                (Action::Hold { at_ms, a, b }, release, "hold")
+                let touched = [&a[..], &b[..]].concat();
+                (Action::Hold { at_ms, a, b }, release, "hold", touched, true)
             }
             5 => {
                 let (a, b) = self.pair(true);
-                let ms = self.rng.random_range(20..=400u64);
-                let back = self.rng.random_range(1..=5u64);
+                let ms = self.faults.range(20, self.swarm.fault_latency_ms);
+                let back = self.faults.range(1, 5);
                 let (a, b) = (vec![a], vec![b]);
                 let reset = Action::Latency {
                     at_ms: end_ms,
@@ -129,11 +140,18 @@ impl Gen<'_> {
                     b: b.clone(),
                     ms: back,
                 };
-                (Action::Latency { at_ms, a, b, ms }, reset, "latency")
+                self.slow.push((t, end, ms));
+                (
+                    Action::Latency { at_ms, a, b, ms },
+                    reset,
+                    "latency",
+                    Vec::new(),
+                    false,
+                )
             }
             6 => {
                 let (a, b) = self.pair(true);
-                let rate = f64::from(self.rng.random_range(1..=20u32)) / 100.0;
+                let rate = self.faults.range(1, 20) as f64 / 100.0;
                 let (a, b) = (vec![a], vec![b]);
                 let reset = Action::Loss {
                     at_ms: end_ms,
@@ -141,9 +159,15 @@ impl Gen<'_> {
                     b: b.clone(),
                     rate: 0.0,
                 };
-                (Action::Loss { at_ms, a, b, rate }, reset, "loss")
+                (
+                    Action::Loss { at_ms, a, b, rate },
+                    reset,
+                    "loss",
+                    Vec::new(),
+                    false,
+                )
             }
-            7..=8 => {
+            7 | 8 => {
                 let server = self.server();
                 if downtime.most_down(t, end) >= max_down || !downtime.may_crash(&server, t, end) {
                     return None;
@@ -153,43 +177,21 @@ impl Gen<'_> {
                     at_ms: end_ms,
                     server: server.clone(),
                 };
+                let touched = vec![server.clone()];
                 if kind == 7 {
-                    (Action::Crash { at_ms, server }, restart, "crash")
+                    (Action::Crash { at_ms, server }, restart, "crash", touched, false)
                 } else {
-                    (Action::SilentDeath { at_ms, server }, restart, "silent death")
+                    (
+                        Action::SilentDeath { at_ms, server },
+                        restart,
+                        "silent death",
+                        touched,
+                        true,
+                    )
                 }
             }
-            _ => {
-                let (mode, delay_ms, status, code, name) = match self.rng.random_range(0..4u32) {
-                    0 => (PlacesMode::Down, None, None, None, "places down"),
-                    1 => (
-                        PlacesMode::Slow,
-                        Some(self.rng.random_range(100..=2_500u64)),
-                        None,
-                        None,
-                        "places slow",
-                    ),
-                    2 => {
-                        let statuses = [
-                            "OVER_QUERY_LIMIT",
-                            "REQUEST_DENIED",
-                            "UNKNOWN_ERROR",
-                            "INVALID_REQUEST",
-                        ];
-                        let status = self.pick(&statuses).to_string();
-                        (
-                            PlacesMode::Status,
-                            None,
-                            Some(status),
-                            None,
-                            "places error status",
-                        )
-                    }
-                    _ => {
-                        let code = *self.pick(&[403u16, 429, 500, 503]);
-                        (PlacesMode::Http, None, None, Some(code), "places http error")
-                    }
-                };
+            9 | 10 => {
+                let (fault, name) = self.places_fault(at_ms);
                 let ok = Action::Places {
                     at_ms: end_ms,
                     mode: PlacesMode::Ok,
@@ -197,18 +199,79 @@ impl Gen<'_> {
                     status: None,
                     code: None,
                 };
-                let fault = Action::Places {
-                    at_ms,
-                    mode,
-                    delay_ms,
-                    status,
-                    code,
-                };
-                (fault, ok, name)
+                (fault, ok, name, Vec::new(), false)
+            }
+            _ => {
+                // Spurious drops: the connections of one link, reset a few times.
+                let (a, b) = self.pair(true);
+                let times = self.faults.range(1, 3);
+                for i in 0..times {
+                    let at_ms = t + i * (end - t) / times;
+                    let (a, b) = (a.clone(), b.clone());
+                    self.steps.push(Action::Reset { at_ms, a, b });
+                }
+                return Some(Episode {
+                    name: "reset",
+                    servers: Vec::new(),
+                    from: t,
+                    to: end,
+                    silent: false,
+                    crash: None,
+                });
             }
         };
+        let crash =
+            matches!(start, Action::Crash { .. } | Action::SilentDeath { .. }).then(|| servers[0].clone());
         self.steps.push(start);
         self.steps.push(stop);
-        Some(name.to_string())
+        Some(Episode {
+            name,
+            servers,
+            from: t,
+            to: end,
+            silent,
+            crash,
+        })
+    }
+
+    fn places_fault(&mut self, at_ms: u64) -> (Action, &'static str) {
+        let fault = |mode, delay_ms, status, code| Action::Places {
+            at_ms,
+            mode,
+            delay_ms,
+            status,
+            code,
+        };
+        match self.faults.below(5) {
+            0 => (fault(PlacesMode::Down, None, None, None), "places down"),
+            1 => {
+                let delay = self.faults.range(100, 2_500);
+                (fault(PlacesMode::Slow, Some(delay), None, None), "places slow")
+            }
+            2 => {
+                let statuses = [
+                    "OVER_QUERY_LIMIT",
+                    "REQUEST_DENIED",
+                    "UNKNOWN_ERROR",
+                    "INVALID_REQUEST",
+                ];
+                let status = self.faults.pick(&statuses).to_string();
+                (
+                    fault(PlacesMode::Status, None, Some(status), None),
+                    "places error status",
+                )
+            }
+            3 => {
+                let code = *self.faults.pick(&[403u16, 429, 500, 503]);
+                (
+                    fault(PlacesMode::Http, None, None, Some(code)),
+                    "places http error",
+                )
+            }
+            _ => (
+                fault(PlacesMode::EchoKey, None, None, None),
+                "places echoes the key",
+            ),
+        }
     }
 }

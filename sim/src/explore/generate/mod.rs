@@ -1,119 +1,159 @@
 //! One seed becomes one whole scenario: the same `Scenario` data the
 //! loader produces, so it runs like a file and can be written as one.
 //!
-//! Shape (see docs/explorer.md): a safety phase of client traffic and
-//! overlapping fault episodes, each of which ends (heals) before the phase
-//! does; then a liveness phase: every client sends one fresh IAMAT, the
-//! herd must converge within a bound, and every server answers a WHATSAT.
-//! The faults are drawn in `faults.rs`, the client traffic in `traffic.rs`.
+//! Shape (see docs/explorer.md): a world drawn for the seed (`world.rs`:
+//! topology, tuning, secret, rollout, perturbed links); a safety phase of
+//! client traffic (`traffic.rs`), overlapping fault episodes (`faults.rs`)
+//! each healed before the phase ends, a bulk load, abusive clients and
+//! probes (`stress.rs`); then a liveness phase: every client sends one
+//! fresh IAMAT, the herd must converge within a bound derived from the
+//! drawn tuning and store, and every server answers a WHATSAT.
 
 mod faults;
+mod stress;
 mod traffic;
+pub mod world;
 
-use std::fmt::Write as _;
-
+use herd::bugs::Bug;
 use herd::config::{AckMode, HerdConfig};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use toml::Table;
 
+use self::traffic::client_id;
+use self::world::{Swarm, UPDATE_BYTES};
+use super::dice::{Dice, Stream};
 use crate::scenario::{Action, Network, PlacesExpect, Scenario, Step};
 
 /// A fault lasts at least this long, so the herd is never faulted faster
-/// than it can notice (`dead_after_ms` 1000) and repair.
+/// than it can notice and repair.
 pub const MIN_STABLE_MS: u64 = 1_500;
 /// Client steps avoid servers that go down this close to the step (a reply
 /// cut by a crash is not a herd bug); covers a slow Places answer too.
 const CLIENT_WINDOW_MS: u64 = 2_600;
-/// How long the herd gets to converge once every fault has healed: a dead
-/// link is noticed within `dead_after_ms`, reconnects back off up to
-/// `backoff_max_ms`, then catch-up.
-pub const LIVENESS_BOUND_MS: u64 = 8_000;
 
 /// Every parameter a seed expanded into, printed before the run.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     pub seed: u64,
-    pub servers: usize,
+    pub world: String,
     pub clients: usize,
     pub safety_ms: u64,
-    pub latency_ms: [u64; 2],
     pub iamats: usize,
     pub stale_iamats: usize,
+    /// IAMATs on an edge: refused, or taken by only part of the herd.
+    pub edge_iamats: usize,
     pub whatsats: usize,
     pub plant_attempts: usize,
     /// IAMATs read back from every other server right after the ack.
     pub read_after_ack: usize,
+    pub races: usize,
+    pub probes: usize,
+    /// Clients a bulk load brings.
+    pub bulk: usize,
+    pub stress: Vec<String>,
     pub faults: Vec<String>,
+    pub liveness_ms: u64,
 }
 
 impl std::fmt::Display for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut faults = String::new();
-        for (i, fault) in self.faults.iter().enumerate() {
-            let _ = write!(faults, "{}{fault}", if i == 0 { "" } else { ", " });
-        }
+        let list = |items: &[String]| items.join(", ");
         write!(
             f,
-            "seed {}: {} servers, {} clients, safety {} ms, latency {}..{} ms, \
-             {} IAMATs ({} older or newer than now, {} read back after the ack), {} WHATSATs, \
-             {} plant attempts, {} faults [{}], liveness bound {} ms",
+            "seed {}: {}; {} clients, safety {} ms, {} IAMATs ({} older or newer than now, {} on an edge, \
+             {} read back after the ack, {} races), {} WHATSATs, {} plant attempts, {} probes; \
+             stress [{}]; {} faults [{}]; liveness bound {} ms",
             self.seed,
-            self.servers,
+            self.world,
             self.clients,
             self.safety_ms,
-            self.latency_ms[0],
-            self.latency_ms[1],
             self.iamats,
             self.stale_iamats,
+            self.edge_iamats,
             self.read_after_ack,
+            self.races,
             self.whatsats,
             self.plant_attempts,
+            self.probes,
+            list(&self.stress),
             self.faults.len(),
-            faults,
-            LIVENESS_BOUND_MS
+            list(&self.faults),
+            self.liveness_ms
         )
     }
 }
 
-/// Which IAMATs are read back after their ack comes from a stream of its
-/// own, so that the rest of what a seed expands into does not depend on it.
-const READS_STREAM: u64 = 0x5245_4144_5321;
+/// A fault episode as drawn, for what is drawn after it.
+pub(super) struct Episode {
+    name: &'static str,
+    /// The servers a silent fault cut off or killed.
+    servers: Vec<String>,
+    from: u64,
+    to: u64,
+    /// Whether it leaves a neighbour silent (no close, no reset).
+    silent: bool,
+    /// The server it takes down, for a squatter.
+    crash: Option<String>,
+}
 
-struct Gen<'h> {
-    rng: SmallRng,
+/// What a seed expands into.
+pub struct Generated {
+    pub scenario: Scenario,
+    pub params: Params,
+    /// The topology, written as the scenario's `[herd]` (none: default).
+    pub herd_table: Option<Table>,
+}
+
+pub(super) struct Gen<'s> {
+    faults: Dice,
+    traffic: Dice,
+    abuse: Dice,
     /// Only when the herd acknowledges after flooding (`ack = "herd"`),
     /// the mode that promises a read after the ack sees the update.
-    reads: Option<SmallRng>,
-    herd: &'h HerdConfig,
+    reads: Option<Dice>,
+    swarm: &'s Swarm,
     names: Vec<String>,
     steps: Vec<Action>,
     params: Params,
+    episodes: Vec<Episode>,
+    /// Latency episodes: (from, to, ms).
+    slow: Vec<(u64, u64, u64)>,
+    /// How long the bulk load may still take after the safety phase.
+    bulk_ms: u64,
 }
 
-/// Expands `seed` into a scenario on `herd` (its servers and links).
-pub fn generate(seed: u64, herd: &HerdConfig) -> (Scenario, Params) {
-    let names: Vec<String> = herd.servers.iter().map(|s| s.name.clone()).collect();
+/// Expands `seed`; `fixed` keeps a given herd (topology and tuning), and
+/// `bug` draws tuning from the load check's ranges as that bug has them.
+pub fn generate(seed: u64, fixed: Option<&(HerdConfig, Option<Table>)>, bug: Option<Bug>) -> Generated {
+    let swarm = world::draw(seed, fixed, bug);
+    let names: Vec<String> = swarm.herd.servers.iter().map(|s| s.name.clone()).collect();
+    let herd_acks = swarm.herd.tuning.ack == AckMode::Herd;
     let mut g = Gen {
-        rng: SmallRng::seed_from_u64(seed),
-        reads: (herd.tuning.ack == AckMode::Herd).then(|| SmallRng::seed_from_u64(seed ^ READS_STREAM)),
-        herd,
+        faults: Dice::new(seed, Stream::Faults),
+        traffic: Dice::new(seed, Stream::Traffic),
+        abuse: Dice::new(seed, Stream::Abuse),
+        reads: herd_acks.then(|| Dice::new(seed, Stream::Reads)),
+        swarm: &swarm,
         names,
         steps: Vec::new(),
         params: Params {
             seed,
-            servers: herd.servers.len(),
+            world: swarm.summary.clone(),
             ..Params::default()
         },
+        episodes: Vec::new(),
+        slow: Vec::new(),
+        bulk_ms: 0,
     };
-    let clients = g.rng.random_range(1..=6usize);
-    let safety_ms = g.rng.random_range(3_000..=12_000u64);
-    let latency_ms = [1, g.rng.random_range(1..=10u64)];
+    let clients = g.traffic.size(1, 6);
+    let safety_ms = g.traffic.range(3_000, 12_000);
     g.params.clients = clients;
     g.params.safety_ms = safety_ms;
-    g.params.latency_ms = latency_ms;
 
     let downtime = g.faults(safety_ms);
     g.traffic(clients, safety_ms, &downtime);
+    g.bulk(safety_ms, &downtime);
+    g.attacks(safety_ms, &downtime);
+    g.probes(&downtime);
     g.liveness(clients, safety_ms);
 
     let mut steps: Vec<(usize, Action)> = g.steps.into_iter().enumerate().collect();
@@ -129,31 +169,43 @@ pub fn generate(seed: u64, herd: &HerdConfig) -> (Scenario, Params) {
         })
         .collect();
     let last_ms = steps.last().map_or(0, |s| s.at_ms);
+    let mut world = swarm.world.clone();
+    // Drawn outside the ranges the server takes (a catalogue bug's): the
+    // correct server refuses to start with it.
+    if let Err(message) = world.check(&swarm.herd, None) {
+        world.refused = Some(message);
+    }
     let scenario = Scenario {
         name: format!("seed_{seed}"),
         path: format!("seed_{seed}.toml"),
-        description: format!("Explorer seed {seed}: random traffic and faults, heal, converge."),
+        description: format!(
+            "Explorer seed {seed}: a drawn herd, traffic, abuse and faults, heal, converge."
+        ),
         seed,
-        herd: herd.clone(),
+        herd: swarm.herd.clone(),
         network: Network {
-            latency_ms,
+            latency_ms: swarm.latency_ms,
             loss: 0.0,
         },
         steps,
         end_ms: last_ms + 1_000,
-        trace_messages: true,
+        trace_messages: g.params.bulk == 0,
+        world,
     };
-    (scenario, g.params)
+    Generated {
+        scenario,
+        params: g.params,
+        herd_table: swarm.herd_table.clone(),
+    }
 }
 
 impl Gen<'_> {
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.rng.random_range(0..items.len())]
+    fn herd(&self) -> &HerdConfig {
+        &self.swarm.herd
     }
 
     fn server(&mut self) -> String {
-        let names = self.names.clone();
-        self.pick(&names).clone()
+        self.faults.pick(&self.names).clone()
     }
 
     /// A random non-empty proper subset of the servers, and the rest.
@@ -161,7 +213,7 @@ impl Gen<'_> {
         let names = self.names.clone();
         loop {
             let (a, b): (Vec<String>, Vec<String>) =
-                names.iter().cloned().partition(|_| self.rng.random_bool(0.5));
+                names.iter().cloned().partition(|_| self.faults.chance(50));
             if !a.is_empty() && !b.is_empty() {
                 return (a, b);
             }
@@ -170,10 +222,10 @@ impl Gen<'_> {
 
     /// Two different servers; a configured link when `linked`.
     fn pair(&mut self, linked: bool) -> (String, String) {
-        if linked && !self.herd.links.is_empty() {
-            let links: Vec<(String, String)> = self.herd.links.iter().cloned().collect();
-            let (a, b) = self.pick(&links).clone();
-            return if self.rng.random_bool(0.5) { (a, b) } else { (b, a) };
+        if linked && !self.herd().links.is_empty() {
+            let links: Vec<(String, String)> = self.herd().links.iter().cloned().collect();
+            let (a, b) = self.faults.pick(&links).clone();
+            return if self.faults.chance(50) { (a, b) } else { (b, a) };
         }
         let a = self.server();
         loop {
@@ -182,6 +234,28 @@ impl Gen<'_> {
                 return (a, b);
             }
         }
+    }
+
+    /// How long the herd may take to converge once every fault has healed:
+    /// a dead link noticed, the longest backoff waited out, a handshake,
+    /// a neighbour given up on, a round trip across the herd, and the
+    /// whole store streamed over the slowest link at each hop.
+    fn liveness_bound(&self) -> u64 {
+        let t = &self.herd().tuning;
+        let hops = self.swarm.diameter.max(1);
+        let store = (self.params.clients + self.params.bulk + self.params.races) as u64;
+        let dump_ms = match self.swarm.throughput() {
+            Some(rate) => store * UPDATE_BYTES / rate.max(1),
+            None => store / 100,
+        };
+        let latency = 2 * self.swarm.latency_ms[1].max(5);
+        t.dead_after_ms
+            + t.backoff_max_ms
+            + t.handshake_timeout_ms
+            + t.ack_timeout_ms
+            + hops * (latency + dump_ms)
+            + self.bulk_ms
+            + 4_000
     }
 
     /// Heal is done (every episode ended by `safety_ms`); now every client
@@ -194,33 +268,39 @@ impl Gen<'_> {
             self.steps.push(step);
         }
         let converged = start + clients as u64 + 1;
+        let within_ms = self.liveness_bound();
+        self.params.liveness_ms = within_ms;
         self.steps.push(Action::Converged {
             at_ms: converged,
-            within_ms: LIVENESS_BOUND_MS,
+            within_ms,
             poll: false,
         });
         for server in self.names.clone() {
-            let c = self.rng.random_range(0..clients);
-            let bound = self.rng.random_range(1..=20usize);
+            let c = self.traffic.size(0, clients - 1);
+            let bound = self.traffic.range(1, 20);
             let send = format!("WHATSAT {} 10 {bound}", client_id(c));
             let places = PlacesExpect {
                 status: Some("OK".into()),
-                results: Some(bound),
+                results: Some(bound as usize),
             };
-            self.steps
-                .push(client_step(converged, c, &server, send, None, None, Some(places)));
+            let label = format!("c{c}");
+            self.steps.push(client_step(
+                converged,
+                &label,
+                &server,
+                send,
+                None,
+                None,
+                Some(places),
+            ));
         }
     }
 
     fn location(&mut self) -> String {
-        let lat = f64::from(self.rng.random_range(-90_000_000..=90_000_000i32)) / 1e6;
-        let lon = f64::from(self.rng.random_range(-180_000_000..=180_000_000i32)) / 1e6;
+        let lat = self.traffic.signed(-90_000_000, 90_000_000) as f64 / 1e6;
+        let lon = self.traffic.signed(-180_000_000, 180_000_000) as f64 / 1e6;
         format!("{lat:+.6}{lon:+.6}")
     }
-}
-
-fn client_id(c: usize) -> String {
-    format!("c{c}.sim")
 }
 
 /// POSIX time text with `digits` fractional digits (cut, not rounded).
@@ -230,10 +310,9 @@ fn time_text(ns: i128, digits: usize) -> String {
     format!("{secs}.{}", &frac[..digits])
 }
 
-#[allow(clippy::too_many_arguments)]
 fn client_step(
     at_ms: u64,
-    c: usize,
+    label: &str,
     server: &str,
     send: String,
     expect: Option<String>,
@@ -242,7 +321,7 @@ fn client_step(
 ) -> Action {
     Action::Client {
         at_ms,
-        client: format!("c{c}"),
+        client: label.to_string(),
         server: server.to_string(),
         send,
         raw: false,
@@ -260,84 +339,4 @@ fn client_step(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::explore::shrink::units;
-    use crate::world::herd_config::sim_herd;
-
-    fn actions(s: &Scenario) -> Vec<Action> {
-        s.steps.iter().map(|s| s.action.clone()).collect()
-    }
-
-    #[test]
-    fn a_generated_scenario_reads_back_as_the_same_scenario() {
-        let herd = sim_herd(None, None).unwrap();
-        for seed in 0..20 {
-            let (scenario, _) = generate(seed, &herd);
-            let text = crate::scenario::write::to_toml(&scenario, None, &["a comment".into()]).unwrap();
-            let back = crate::scenario::parse(&text, "x.toml", "x").unwrap();
-            assert_eq!(back.herd, scenario.herd);
-            assert_eq!(back.network, scenario.network);
-            assert_eq!(back.end_ms, scenario.end_ms);
-            assert_eq!(back.seed, scenario.seed);
-            assert_eq!(actions(&back), actions(&scenario), "seed {seed}");
-        }
-    }
-
-    #[test]
-    fn a_seed_is_always_the_same_scenario() {
-        let herd = sim_herd(None, None).unwrap();
-        for seed in 0..50 {
-            assert_eq!(
-                actions(&generate(seed, &herd).0),
-                actions(&generate(seed, &herd).0)
-            );
-        }
-        assert_ne!(actions(&generate(1, &herd).0), actions(&generate(2, &herd).0));
-    }
-
-    #[test]
-    fn every_fault_heals_before_the_liveness_phase() {
-        let herd = sim_herd(None, None).unwrap();
-        for seed in 0..300 {
-            let (scenario, params) = generate(seed, &herd);
-            let converged = scenario
-                .steps
-                .iter()
-                .find(|s| matches!(s.action, Action::Converged { .. }))
-                .expect("a converged step")
-                .at_ms;
-            let mut down = 0i32;
-            let mut most_down = 0;
-            for step in &scenario.steps {
-                match step.action {
-                    Action::Crash { .. } | Action::SilentDeath { .. } => down += 1,
-                    Action::Restart { .. } => down -= 1,
-                    _ => {}
-                }
-                most_down = most_down.max(down);
-                if !matches!(step.action, Action::Client { .. } | Action::Converged { .. }) {
-                    assert!(
-                        step.at_ms <= params.safety_ms && step.at_ms < converged,
-                        "seed {seed}"
-                    );
-                }
-            }
-            assert_eq!(down, 0, "seed {seed}: a server stays down");
-            assert!(most_down <= 2, "seed {seed}: {most_down} servers down at once");
-            for unit in units(actions(&scenario)) {
-                let fault = matches!(
-                    unit[0],
-                    Action::Partition { .. }
-                        | Action::Hold { .. }
-                        | Action::Crash { .. }
-                        | Action::SilentDeath { .. }
-                        | Action::Places { .. }
-                        | Action::Latency { .. }
-                        | Action::Loss { .. }
-                );
-                assert!(!fault || unit.len() == 2, "seed {seed}: {:?} never ends", unit[0]);
-            }
-        }
-    }
-}
+mod tests;

@@ -57,7 +57,7 @@ pub(super) fn collect(records: &[Record]) -> Vec<Span> {
                     spans.push(span);
                 }
             }
-            Fault::Latency { .. } | Fault::Loss { .. } => {}
+            Fault::Latency { .. } | Fault::Loss { .. } | Fault::Reset { .. } => {}
         }
     }
     spans.extend(open.into_iter().map(|(span, _)| span));

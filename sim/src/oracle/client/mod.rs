@@ -4,10 +4,12 @@
 //! same functions. Replies to one exchange are checked here; reads after
 //! an acknowledgement and polls after convergence in `reads.rs`.
 
+mod limits;
 mod reads;
 
 use serde_json::Value;
 
+pub use self::limits::{check_key, check_refused, Refuses};
 pub use self::reads::{check_polls, check_read};
 use super::entry::Entry;
 use super::text::{fields, iamat, lines, skew_ns, time_ns, whatsat, Iamat};

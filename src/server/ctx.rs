@@ -98,9 +98,12 @@ impl Ctx {
         ChaCha12Rng::seed_from_u64(mix_seed(self.seed, &self.state.name, neighbour))
     }
 
+    /// Wakes our link to `neighbour` if it is waiting out a backoff. No
+    /// permit is stored: a hello that comes while the link is up must not
+    /// cut a later backoff short.
     pub fn kick(&self, neighbour: &str) {
         if let Some(kick) = self.kicks.get(neighbour) {
-            kick.notify_one();
+            kick.notify_waiters();
         }
     }
 

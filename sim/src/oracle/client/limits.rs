@@ -4,7 +4,7 @@
 //! server's clock than it allows, or whose location is out of range (read
 //! exactly, on the decimal text); and no reply may carry the Places API key.
 
-use super::Exchange;
+use super::{sent_as, Exchange};
 use crate::oracle::harm::Harm;
 use crate::oracle::text::{fields, lines, skew_ns};
 use crate::oracle::violation::Violation;
@@ -47,10 +47,7 @@ pub fn check_refused(ex: &Exchange, limits: &Refuses) -> Result<(), Violation> {
         let ["AT", origin, skew, client, location, time] = f.as_slice() else {
             continue;
         };
-        let echoed = sent
-            .iter()
-            .any(|i| i.client == *client && i.location == *location && i.time == *time);
-        if !echoed || *origin != ex.server {
+        if !sent_as(&sent, client, location, time) || *origin != ex.server {
             continue;
         }
         let Some(skew) = skew_ns(skew) else {

@@ -64,6 +64,12 @@ impl Exchange {
     }
 }
 
+/// Whether an AT line's client, location and time are those of an IAMAT sent.
+pub(super) fn sent_as(sent: &[Iamat], client: &str, location: &str, time: &str) -> bool {
+    sent.iter()
+        .any(|i| i.client == client && i.location == location && i.time == time)
+}
+
 fn echoes(entry: &Entry, iamat: &Iamat) -> bool {
     entry.client == iamat.client && entry.location == iamat.location && entry.time == iamat.time
 }
@@ -88,10 +94,7 @@ pub fn check_acks_within(ex: &Exchange, tick_ns: i128, tolerance_ns: i128) -> Re
         let ["AT", origin, skew, client, location, time] = f.as_slice() else {
             continue;
         };
-        let echoed = sent
-            .iter()
-            .any(|i| i.client == *client && i.location == *location && i.time == *time);
-        if !echoed {
+        if !sent_as(&sent, client, location, time) {
             continue;
         }
         let malformed = |why| Violation::MalformedAt {

@@ -16,4 +16,4 @@ pub mod stats;
 pub mod trace;
 
 pub use record::{ClientEvent, End, Fault, Note, Peer, Record, ServerEvent, Source, What};
-pub use recorder::{sim_now, Log, Recorder};
+pub use recorder::{sim_now, Log, Recorder, EPOCH_SECS};

@@ -74,6 +74,10 @@ impl Log {
     }
 }
 
+/// Seconds since the POSIX epoch of the simulation's start
+/// (2026-01-01T00:00:00Z): simulated time 0 on every host's clock.
+pub const EPOCH_SECS: u64 = 1_767_225_600;
+
 /// Simulated time on the host being run, or zero outside the simulation.
 pub fn sim_now() -> Duration {
     turmoil::sim_elapsed().unwrap_or_default()

@@ -4,15 +4,14 @@ use std::time::{Duration, SystemTime};
 
 use herd::clock::Clock;
 
+pub use crate::observe::EPOCH_SECS;
+
 /// Every run starts at this instant, so AT skews never depend on when the
 /// simulator was run.
 pub fn epoch() -> SystemTime {
     // 2026-01-01T00:00:00Z
-    SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)
+    SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS)
 }
-
-/// Seconds since the POSIX epoch of the simulation's start.
-pub const EPOCH_SECS: u64 = 1_767_225_600;
 
 /// Simulated time since the POSIX epoch, as seen by the host being polled.
 #[derive(Debug, Clone, Copy, Default)]

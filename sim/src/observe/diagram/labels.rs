@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use herd::protocol::PeerMessage;
 
 use crate::observe::flow::{Kind, Message};
-use crate::world::clock::EPOCH_SECS;
+use crate::observe::EPOCH_SECS;
 
 /// Width of a label character at the labels' font size, in px.
 const CHAR_PX: f64 = 5.8;

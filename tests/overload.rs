@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::clients::{client_of, iamats, pipeline, quantile, round};
@@ -133,6 +134,7 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
     let before = rss_bytes(pid).expect("Goloman runs");
     let links = link_target(Protocol::LinkPort, goloman).await.expect("link port");
 
+    let storm_over = AtomicBool::new(false);
     let storm = async {
         let mut fakes = Vec::new();
         for _ in 0..FAKE_FEEDS {
@@ -145,21 +147,23 @@ async fn a_storm_of_feeds(secret: Option<&str>) -> usize {
         }
         // Long enough for the last ones to be served all they asked for.
         tokio::time::sleep(Duration::from_secs(1)).await;
+        storm_over.store(true, Ordering::Relaxed);
         fakes
     };
     let mut peak = before;
     let mut rounds = Vec::new();
+    // Probes until the storm is over, finishing the round in flight then:
+    // on a busy machine one round may outlast the whole storm.
     let watch = async {
-        for n in 0.. {
+        let mut n = 0;
+        while n == 0 || !storm_over.load(Ordering::Relaxed) {
             peak = peak.max(rss_bytes(pid).expect("Goloman runs"));
             rounds.push(round(goloman, &format!("probe-{n}")).await);
             tokio::time::sleep(Duration::from_millis(20)).await;
+            n += 1;
         }
     };
-    let fakes = tokio::select! {
-        fakes = storm => fakes,
-        _ = watch => unreachable!(),
-    };
+    let (fakes, ()) = tokio::join!(storm, watch);
     drop(fakes);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_bytes(pid).expect("Goloman runs");

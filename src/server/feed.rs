@@ -242,12 +242,14 @@ async fn write_side<S: Stream>(
         // A dump chunk rides along with every batch, so a dump finishes
         // however busy the feed is.
         if let Some(d) = &mut dump {
-            let updates = if crate::bug!(ctx.bugs, NoReconciliation) {
-                Vec::new()
-            } else if crate::bug!(ctx.bugs, WholeDump) {
-                ctx.state.snapshot()
-            } else {
-                ctx.state.chunk_after(d.after.as_deref(), chunk)
+            let bugs = (
+                crate::bug!(ctx.bugs, NoReconciliation),
+                crate::bug!(ctx.bugs, WholeDump),
+            );
+            let updates = match bugs {
+                (true, _) => Vec::new(),
+                (_, true) => ctx.state.snapshot(),
+                _ => ctx.state.chunk_after(d.after.as_deref(), chunk),
             };
             let last = updates.len() < chunk || crate::bug!(ctx.bugs, WholeDump);
             d.after = updates.last().map(|u| u.client.clone());

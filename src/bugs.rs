@@ -75,6 +75,9 @@ pub enum Bug {
     SquatterTrusted,
     /// Refuses a new client when every slot is taken, idle or not.
     FullRefusesNewcomers,
+    /// Holds a link-port slot for the connection's whole life, feed
+    /// included, and never gives it up to a newcomer (the old spare slots).
+    LinkSlotsHeld,
     /// Accepts an IAMAT whatever its time and client ID length.
     FutureTimeAccepted,
     /// Checks coordinate ranges in floating point.

@@ -27,6 +27,11 @@ pub(super) async fn serve<S: Stream>(
     mut shutdown: Shutdown,
     ticket: Ticket,
 ) {
+    let held = crate::bug!(ctx.bugs, LinkSlotsHeld);
+    if held {
+        // A busy slot is never evicted.
+        ticket.busy(true);
+    }
     let (mut reader, mut writer) = split(stream, conn, "", &ctx);
     let greeting = timeout(
         ms(ctx.tuning.handshake_timeout_ms),
@@ -42,8 +47,9 @@ pub(super) async fn serve<S: Stream>(
         _ = ticket.evicted() => return refuse(&ctx, conn, &reader.neighbour, "gave way to a newer handshake"),
         _ = shutdown.wait() => return ctx.report(Event::Closed { conn, why: "server shutting down" }),
     };
-    // Proven: out of the pool of handshakes, into the one feed it may have.
-    drop(ticket);
+    // Proven: out of the pool of handshakes (unless its slot is held for
+    // life), into the one feed it may have.
+    let _slot = held.then_some(ticket);
     let (sub, older) = ctx.state.subscribe(&neighbour);
     for outbox in older {
         outbox.give_up(true);

@@ -18,7 +18,8 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::observe::{ClientEvent, End};
 
-/// The most a client keeps of one reply.
+/// The most a client keeps of one reply, unless it sent more than half
+/// of that: a bulk load's AT replies are about as long as its IAMATs.
 const MAX_REPLY_BYTES: usize = 1 << 20;
 
 /// How clients reach servers, read the clock and record.
@@ -208,6 +209,7 @@ async fn exchange<T: Transport>(
         Ok(Err(e)) => return End::Failed(e.to_string()),
         Ok(Ok(())) => {}
     }
+    let max_reply = MAX_REPLY_BYTES.max(2 * job.bytes.len());
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let n = match timeout_at(deadline, stream.read(&mut chunk)).await {
@@ -218,8 +220,8 @@ async fn exchange<T: Transport>(
         };
         conn.received(&chunk[..n]);
         let mut seen = slot.borrow_mut();
-        if seen.reply.len() + n > MAX_REPLY_BYTES {
-            return End::Failed(format!("reply longer than {MAX_REPLY_BYTES} bytes"));
+        if seen.reply.len() + n > max_reply {
+            return End::Failed(format!("reply longer than {max_reply} bytes"));
         }
         seen.reply.extend_from_slice(&chunk[..n]);
         if job.after_ack.is_some() {

@@ -7,7 +7,9 @@ use std::fmt;
 
 use super::violation::Exchanged;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `HarmKind` is derived: the same variants without their data.
+#[derive(Debug, Clone, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(HarmKind), derive(PartialOrd, Ord, Hash))]
 pub enum Harm {
     /// The servers refused their tuning at start, and the scenario does
     /// not say they must (`[world] refused`).
@@ -59,19 +61,6 @@ pub enum Harm {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum HarmKind {
-    TuningRefused,
-    TuningAccepted,
-    LinkDropped,
-    UnaskedDump,
-    HotReconnect,
-    Leaked,
-    Accepted,
-    KeyLeaked,
-    Slow,
-}
-
 impl HarmKind {
     pub fn name(self) -> &'static str {
         match self {
@@ -90,17 +79,7 @@ impl HarmKind {
 
 impl Harm {
     pub fn kind(&self) -> HarmKind {
-        match self {
-            Harm::TuningRefused { .. } => HarmKind::TuningRefused,
-            Harm::TuningAccepted { .. } => HarmKind::TuningAccepted,
-            Harm::LinkDropped { .. } => HarmKind::LinkDropped,
-            Harm::UnaskedDump { .. } => HarmKind::UnaskedDump,
-            Harm::HotReconnect { .. } => HarmKind::HotReconnect,
-            Harm::Leaked { .. } => HarmKind::Leaked,
-            Harm::Accepted { .. } => HarmKind::Accepted,
-            Harm::KeyLeaked { .. } => HarmKind::KeyLeaked,
-            Harm::Slow { .. } => HarmKind::Slow,
-        }
+        self.into()
     }
 }
 

@@ -1,7 +1,7 @@
 //! One client connection: read whole lines, answer each in order with one
 //! write. An IAMAT is answered once the herd holds it (`ack = "herd"`: see
-//! ack.rs) or at once (`ack = "local"`, and then the next line is not read
-//! until the neighbours' queues have room).
+//! ack.rs) or at once (`ack = "local"`, and then the next line is not
+//! acted on until the neighbours' queues have room).
 
 use std::sync::Arc;
 
@@ -27,11 +27,16 @@ pub(super) async fn serve<S: Stream>(
     let tuning = &ctx.tuning;
     let (idle, partial) = (ms(tuning.idle_timeout_ms), ms(tuning.line_timeout_ms));
     let mut lines = Lines::new(stream, tuning.max_line_bytes);
+    // A read taken while the reply was held back (see below).
+    let mut ahead = None;
     let why = loop {
-        let read = tokio::select! {
-            read = lines.next(idle, partial) => read,
-            _ = ticket.evicted() => break "evicted: idle while every slot was taken",
-            _ = shutdown.wait() => break "server shutting down",
+        let read = match ahead.take() {
+            Some(read) => read,
+            None => tokio::select! {
+                read = lines.next(idle, partial) => read,
+                _ = ticket.evicted() => break "evicted: idle while every slot was taken",
+                _ = shutdown.wait() => break "server shutting down",
+            },
         };
         let line = match read {
             Ok(Read::Line(line)) => line,
@@ -64,16 +69,34 @@ pub(super) async fn serve<S: Stream>(
         ticket.busy(false);
         let delivered = async {
             write_within(lines.get_mut(), &reply, partial).await?;
-            if ctx.acks_local() {
-                ctx.state.room_for_more(tuning.link_queue).await;
+            if !ctx.acks_local() {
+                return std::io::Result::Ok(None);
             }
-            std::io::Result::Ok(())
+            // The next command waits until the neighbours' queues have room,
+            // but the next read goes on meanwhile: a client that closes (or
+            // idles out) is let go now, not once the links drain, which
+            // with a slow link may be never.
+            let room = ctx.state.room_for_more(tuning.link_queue);
+            tokio::pin!(room);
+            tokio::select! {
+                biased;
+                _ = &mut room => Ok(None),
+                read = lines.next(idle, partial) => {
+                    if matches!(read, Ok(Read::Line(_) | Read::TooLong(_))) {
+                        room.await;
+                    }
+                    Ok(Some(read))
+                }
+            }
         };
         // Biased: a fixed order draws nothing from the runtime's seeded
         // RNG, so this wait does not reorder the simulator's runs.
         tokio::select! {
             biased;
-            delivered = delivered => if delivered.is_err() { break "write failed" },
+            delivered = delivered => match delivered {
+                Ok(read) => ahead = read,
+                Err(_) => break "write failed",
+            },
             _ = ticket.evicted() => break "evicted: its reply unread while every slot was taken",
         }
     };

@@ -25,7 +25,7 @@ WRAP
 chmod +x "$wrapper"
 
 CARGO="$wrapper" cargo-mutants mutants \
-  -f src/store.rs -f src/server/flood.rs -f src/protocol/update.rs \
+  -f src/store.rs -f src/store/record.rs -f src/server/flood.rs -f src/protocol/update.rs \
   -o "${MUTANTS_OUT:-target/mutants}" "$@" -- \
   --lib --test store_props --test scenarios --test prop_converges \
   --test read_your_writes --test bug_catalogue

@@ -4,15 +4,16 @@
 //! Bounded: at most `max_clients` clients. A new client past that evicts
 //! the client whose update has the oldest client time, unless its own is
 //! older still, in which case it is refused; every server with the same
-//! limit therefore keeps the same set. Entries are compact (one text
-//! allocation besides the shared client ID), since a store may hold
-//! millions of them.
+//! limit therefore keeps the same set. A client costs one allocation,
+//! shared by both indexes, since a store may hold millions of them.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+mod record;
+
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::protocol::{ClientTime, Location, Skew, Update};
+use self::record::{age_of, precedence_over, Age, Record};
+use crate::protocol::Update;
 
 /// What merging one update did. Returned once per merge and consumed at
 /// once, so its size does not matter.
@@ -34,24 +35,18 @@ impl Merge {
     }
 }
 
-/// Client time as (seconds, nanoseconds): the first key of the order.
-type Age = (u64, u32);
-
-struct Entry {
-    /// Index into `Store::origins`.
-    origin: u32,
-    age: Age,
-    /// `<skew> <location> <time>`, as the AT line shows them.
-    text: Box<str>,
-}
-
+/// Two ordered sets of shared records, rather than maps of owned fields:
+/// a set element is one pointer, and the record one allocation, which is
+/// most of what a client costs at a million of them.
 pub struct Store {
-    by_client: BTreeMap<Arc<str>, Entry>,
-    /// Every client by its update's client time, oldest first: who goes when full.
+    by_client: BTreeSet<Record>,
+    /// Every client by its update's client time, oldest first: who goes
+    /// when full. Ties go by the record's text, which starts with the
+    /// client ID and is the same on every server.
     by_age: BTreeSet<(Age, Arc<str>)>,
-    /// Origin server names, each kept once.
-    origins: Vec<Arc<str>>,
     max_clients: usize,
+    /// Where the next record is written before it is shared.
+    scratch: Vec<u8>,
 }
 
 impl Default for Store {
@@ -60,25 +55,13 @@ impl Default for Store {
     }
 }
 
-fn age_of(time: &ClientTime) -> Age {
-    let nanos = time.nanos();
-    ((nanos / 1_000_000_000) as u64, (nanos % 1_000_000_000) as u32)
-}
-
-/// An entry's text as `(skew, location, time)`.
-fn parts(text: &str) -> (&str, &str, &str) {
-    let mut parts = text.split(' ');
-    let mut next = || parts.next().unwrap_or_default();
-    (next(), next(), next())
-}
-
 impl Store {
     pub fn new(max_clients: usize) -> Self {
         Self {
-            by_client: BTreeMap::new(),
+            by_client: BTreeSet::new(),
             by_age: BTreeSet::new(),
-            origins: Vec::new(),
             max_clients: max_clients.max(1),
+            scratch: Vec::new(),
         }
     }
 
@@ -86,13 +69,11 @@ impl Store {
     /// client. An update that changes nothing must not be forwarded (that
     /// is what ends a flood).
     pub fn merge(&mut self, update: &Update) -> Merge {
-        let age = age_of(&update.time);
-        if let Some((client, entry)) = self.by_client.get_key_value(update.client.as_str()) {
-            if self.precedence_over(entry, update).is_le() {
+        if let Some(held) = self.by_client.get(update.client.as_str()) {
+            if precedence_over(held, update).is_le() {
                 return Merge::Unchanged;
             }
-            let client = client.clone();
-            self.replace(client, update, age);
+            self.replace(update);
             return Merge::Stored {
                 replaced: true,
                 evicted: None,
@@ -100,19 +81,20 @@ impl Store {
         }
         let mut evicted = None;
         if self.by_client.len() >= self.max_clients {
-            let oldest = self.by_age.first().cloned().expect("a full store is not empty");
-            let held = self.materialize(&oldest.1, &self.by_client[&oldest.1]);
+            let (age, oldest) = self.by_age.first().cloned().expect("a full store is not empty");
+            let client = oldest.split_once(' ').map_or(&*oldest, |(client, _)| client);
+            let held = self.by_client.get(client).expect("both indexes hold it").update();
             if update.precedence(&held).is_le() {
                 return Merge::Refused;
             }
-            self.by_age.remove(&oldest);
-            self.by_client.remove(&oldest.1);
+            self.by_age.remove(&(age, oldest.clone()));
+            self.by_client.remove(client);
             evicted = Some(held);
         }
-        let client: Arc<str> = update.client.as_str().into();
-        let entry = self.entry(update, age);
-        self.by_age.insert((age, client.clone()));
-        self.by_client.insert(client, entry);
+        let record = Record::new(update, &mut self.scratch);
+        self.by_age
+            .insert((age_of(update.time.nanos()), record.text.clone()));
+        self.by_client.insert(record);
         Merge::Stored {
             replaced: false,
             evicted,
@@ -124,35 +106,16 @@ impl Store {
     pub fn holds_newer(&self, update: &Update) -> bool {
         self.by_client
             .get(update.client.as_str())
-            .is_some_and(|entry| self.precedence_over(entry, update).is_lt())
-    }
-
-    /// How `update` orders against the held `entry` of its client, as
-    /// `Update::precedence` would, without rebuilding the held update.
-    fn precedence_over(&self, entry: &Entry, update: &Update) -> Ordering {
-        age_of(&update.time).cmp(&entry.age).then_with(|| {
-            let (skew, location, time) = parts(&entry.text);
-            let held_skew = Skew::parse(skew).expect("stored skews parse");
-            update
-                .origin
-                .as_str()
-                .cmp(&self.origins[entry.origin as usize])
-                .then_with(|| update.skew.cmp(&held_skew))
-                .then_with(|| update.location.as_str().cmp(location))
-                .then_with(|| update.time.as_str().cmp(time))
-        })
+            .is_some_and(|held| precedence_over(held, update).is_lt())
     }
 
     /// Keeps `update` whatever it holds: the stale-overwrite bug of the bug
     /// catalogue.
     pub fn overwrite(&mut self, update: &Update) -> Merge {
-        if self.get(&update.client).as_ref() == Some(update) {
-            return Merge::Unchanged;
-        }
-        match self.by_client.get_key_value(update.client.as_str()) {
-            Some((client, _)) => {
-                let client = client.clone();
-                self.replace(client, update, age_of(&update.time));
+        match self.by_client.get(update.client.as_str()) {
+            Some(held) if held.update() == *update => Merge::Unchanged,
+            Some(_) => {
+                self.replace(update);
                 Merge::Stored {
                     replaced: true,
                     evicted: None,
@@ -162,53 +125,17 @@ impl Store {
         }
     }
 
-    fn replace(&mut self, client: Arc<str>, update: &Update, age: Age) {
-        let entry = self.entry(update, age);
-        let old = self.by_client.insert(client.clone(), entry).expect("held");
-        if old.age != age {
-            self.by_age.remove(&(old.age, client.clone()));
-            self.by_age.insert((age, client));
-        }
-    }
-
-    fn entry(&mut self, update: &Update, age: Age) -> Entry {
-        let origin = match self.origins.iter().position(|o| **o == *update.origin) {
-            Some(i) => i,
-            None => {
-                self.origins.push(update.origin.as_str().into());
-                self.origins.len() - 1
-            }
-        };
-        let (location, time) = (update.location.as_str(), update.time.as_str());
-        let mut text = Vec::with_capacity(48 + location.len() + time.len());
-        update.skew.write_to(&mut text);
-        for part in [location, time] {
-            text.push(b' ');
-            text.extend_from_slice(part.as_bytes());
-        }
-        Entry {
-            origin: origin as u32,
-            age,
-            text: String::from_utf8(text)
-                .expect("skew, location and time are text")
-                .into_boxed_str(),
-        }
-    }
-
-    fn materialize(&self, client: &str, entry: &Entry) -> Update {
-        let (skew, location, time) = parts(&entry.text);
-        Update {
-            origin: self.origins[entry.origin as usize].to_string(),
-            skew: Skew::parse(skew).expect("stored skews parse"),
-            client: client.to_string(),
-            location: Location::parse(location).expect("stored locations parse"),
-            time: ClientTime::parse(time).expect("stored times parse"),
-        }
+    /// Stores `update` in place of its client's record.
+    fn replace(&mut self, update: &Update) {
+        let record = Record::new(update, &mut self.scratch);
+        self.by_age
+            .insert((age_of(update.time.nanos()), record.text.clone()));
+        let old = self.by_client.replace(record).expect("held");
+        self.by_age.remove(&(old.age(), old.text));
     }
 
     pub fn get(&self, client: &str) -> Option<Update> {
-        let (client, entry) = self.by_client.get_key_value(client)?;
-        Some(self.materialize(client, entry))
+        self.by_client.get(client).map(Record::update)
     }
 
     /// Up to `limit` updates of clients after `after` (all from the start
@@ -220,15 +147,13 @@ impl Store {
         self.by_client
             .range::<str, _>((start, Unbounded))
             .take(limit)
-            .map(|(client, entry)| self.materialize(client, entry))
+            .map(Record::update)
             .collect()
     }
 
     /// Every held update, in client order.
     pub fn iter(&self) -> impl Iterator<Item = Update> + '_ {
-        self.by_client
-            .iter()
-            .map(|(client, entry)| self.materialize(client, entry))
+        self.by_client.iter().map(Record::update)
     }
 
     pub fn len(&self) -> usize {
@@ -243,6 +168,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{ClientTime, Location, Skew};
 
     fn update(client: &str, time: &str) -> Update {
         Update {

@@ -26,6 +26,12 @@ impl ClientTime {
         &self.text
     }
 
+    /// The value of a time's text, without keeping a copy of the text: for
+    /// text that parsed before, such as a stored update's.
+    pub fn nanos_of(text: &str) -> Option<i128> {
+        nanos_of(text)
+    }
+
     pub fn nanos(&self) -> i128 {
         self.nanos
     }

@@ -20,7 +20,7 @@ use crate::oracle::client::{
 use crate::oracle::text::{iamat, lines};
 use crate::oracle::{Entry, Harm, Inside, Violation};
 use crate::world::clock::EPOCH_SECS;
-use crate::world::links::{settle, Links};
+use crate::world::links::Links;
 use crate::world::setup::WorldSetup;
 use crate::world::wiremock::SIM_KEY;
 use crate::world::{World, TICK};
@@ -130,6 +130,8 @@ pub struct Pending {
 pub struct Judge {
     pub inside: Inside,
     pending: Vec<Pending>,
+    /// See `patience`.
+    patience: Duration,
     /// Checks made only in part (never in simulation).
     pub caveats: Vec<Caveat>,
     /// What each server must refuse.
@@ -170,20 +172,36 @@ impl Judge {
         Self {
             inside,
             pending: Vec::new(),
+            patience: Duration::ZERO,
             caveats: Vec::new(),
             refuses,
         }
     }
 
-    /// A client was started; judge it when it is done.
-    pub fn expect(&mut self, pending: Pending) {
+    /// A client was started; judge it when it is done. It gives up by
+    /// itself at `gives_up_at` (time since the run began) at the latest.
+    pub fn expect(&mut self, pending: Pending, gives_up_at: Duration) {
         self.inside.sending(&pending.server, &pending.sent);
         self.pending.push(pending);
+        self.patience = self.patience.max(gives_up_at);
+    }
+
+    /// When the last client started will have given up by itself.
+    pub fn patience(&self) -> Duration {
+        self.patience
     }
 
     /// Clients not judged yet.
     pub fn waiting(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Who is still waiting, as `label at server (place)`.
+    pub fn waiting_clients(&self) -> Vec<String> {
+        self.pending
+            .iter()
+            .map(|p| format!("{} at {} ({})", p.label, p.server, p.place))
+            .collect()
     }
 
     /// IAMATs sent to servers that are up and not answered yet.
@@ -205,9 +223,7 @@ impl Judge {
             let entry = expect_ack(&ex).map_err(|v| Failure::at(&p.place, v))?;
             let now = world.now();
             let tuning = world.tuning();
-            let reach = world
-                .links()
-                .settled_reach(&p.server, now, settle(tuning), tuning.ack_timeout_ms);
+            let reach = world.links().settled_reach(&p.server, now, tuning);
             let Some(after) = p.after_ack.as_mut() else {
                 continue;
             };

@@ -263,15 +263,21 @@ impl Run<'_, '_> {
                 }
             }
             let done = next == steps.len() && waiting.is_none();
-            let end_ms = self.scenario.end_ms;
-            if done && now_ms >= end_ms && self.parts.judge.waiting() == 0 {
+            if done && now_ms >= self.scenario.end_ms && self.parts.judge.waiting() == 0 {
                 self.parts.log.note(now, Note::End);
                 return Ok(());
             }
-            // Every client gives up by itself; this only guards the driver.
-            if done && now_ms >= end_ms + CLIENT_TIMEOUT_MS * 2 {
-                let count = self.parts.judge.waiting();
-                return Err(Failure::at("simulation", Violation::NoReply { count }));
+            // Every client gives up by itself within its timeout, which
+            // may end long after `end_ms` (a long convergence wait, a
+            // slow bulk load): this only guards the loop.
+            let patience = self
+                .parts
+                .judge
+                .patience()
+                .max(Duration::from_millis(self.scenario.end_ms));
+            if done && now >= patience + Duration::from_millis(CLIENT_TIMEOUT_MS) {
+                let waiting = self.parts.judge.waiting_clients();
+                return Err(Failure::at("simulation", Violation::NoReply { waiting }));
             }
             self.parts
                 .world

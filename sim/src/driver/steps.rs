@@ -92,11 +92,12 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
         up,
         &mut parts.judge.inside,
     )?;
+    let gives_up_at = parts.world.now() + job.gives_up_within();
     parts
         .clients
         .talk(parts.world, &pending.label, job, pending.slot.clone())
         .map_err(|v| Failure::at(place, v))?;
-    parts.judge.expect(pending);
+    parts.judge.expect(pending, gives_up_at);
     Ok(())
 }
 
@@ -122,11 +123,14 @@ fn many_clients(
             .map(|p| (p.sent.clone(), p.slot.clone()))
             .collect();
         let host = format!("{prefix}NNNN");
+        let gives_up_at = parts.world.now() + job.gives_up_within();
         parts
             .clients
             .batch(parts.world, &host, job, slots)
             .map_err(|v| Failure::at(place, v))?;
-        pendings.into_iter().for_each(|p| parts.judge.expect(p));
+        pendings
+            .into_iter()
+            .for_each(|p| parts.judge.expect(p, gives_up_at));
     }
     Ok(())
 }

@@ -72,19 +72,23 @@ fn exchange(
         after_ack: None,
     };
     let slot = Slot::default();
+    let gives_up_at = parts.world.now() + job.gives_up_within();
     parts
         .clients
         .talk(parts.world, host, job, slot.clone())
         .map_err(|v| Failure::at(place, v))?;
-    parts.judge.expect(Pending {
-        place: place.to_string(),
-        label: host.to_string(),
-        server: server.to_string(),
-        sent: bytes,
-        slot,
-        expect,
-        after_ack: None,
-    });
+    parts.judge.expect(
+        Pending {
+            place: place.to_string(),
+            label: host.to_string(),
+            server: server.to_string(),
+            sent: bytes,
+            slot,
+            expect,
+            after_ack: None,
+        },
+        gives_up_at,
+    );
     Ok(())
 }
 
@@ -173,15 +177,18 @@ fn abuse(
         let until = now + Duration::from_millis(for_ms) + settle * 2;
         parts.judge.inside.drops.excuse(server, &claim, until);
     }
-    parts.judge.expect(Pending {
-        place: place.to_string(),
-        label: ABUSER.to_string(),
-        server: server.to_string(),
-        sent: Vec::new(),
-        slot,
-        expect: Expect::Stranger { secret },
-        after_ack: None,
-    });
+    parts.judge.expect(
+        Pending {
+            place: place.to_string(),
+            label: ABUSER.to_string(),
+            server: server.to_string(),
+            sent: Vec::new(),
+            slot,
+            expect: Expect::Stranger { secret },
+            after_ack: None,
+        },
+        now + Duration::from_millis(for_ms + CLIENT_TIMEOUT_MS),
+    );
     Ok(())
 }
 

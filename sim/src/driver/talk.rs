@@ -45,6 +45,15 @@ pub struct Job {
     pub after_ack: Option<ReadBack>,
 }
 
+impl Job {
+    /// How long after it starts the job is over whatever the server does:
+    /// its exchange, then the read-backs, each within `timeout`.
+    pub fn gives_up_within(&self) -> Duration {
+        let rounds = if self.after_ack.is_some() { 2 } else { 1 };
+        self.timeout * rounds
+    }
+}
+
 /// Right after an ack, ask every reader (server, port) `ask` at once,
 /// each on a fresh connection.
 pub struct ReadBack {

@@ -124,10 +124,16 @@ impl<'r> Run<'r> {
                 self.stage.recording.note(Note::End);
                 return Ok(());
             }
-            // Every client gives up by itself; this only guards the loop.
-            if done && now_ms >= self.scenario.end_ms + CLIENT_TIMEOUT_MS * 2 {
-                let count = self.judge.waiting();
-                return Err(Failure::at("simulation", Violation::NoReply { count }));
+            // Every client gives up by itself within its timeout, which
+            // may end long after `end_ms` (a long convergence wait, a
+            // slow bulk load): this only guards the loop.
+            let patience = self
+                .judge
+                .patience()
+                .max(Duration::from_millis(self.scenario.end_ms));
+            if done && now >= patience + Duration::from_millis(CLIENT_TIMEOUT_MS) {
+                let waiting = self.judge.waiting_clients();
+                return Err(Failure::at("simulation", Violation::NoReply { waiting }));
             }
             let wake = match steps.get(next) {
                 Some(step) if waiting.is_none() => Duration::from_millis(step.at_ms).min(now + LOOP),

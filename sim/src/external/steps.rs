@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::clock::RealClock;
 use super::stage::Stage;
-use crate::driver::judge::Judge;
+use crate::driver::judge::{Herd, Judge};
 use crate::driver::prepare::{client_step, many_jobs, many_servers, places_behaviour};
 use crate::driver::talk::{batch, talk};
 use crate::driver::{Caveat, Failure};
@@ -130,8 +130,9 @@ fn client(parts: &mut Parts, action: &Action, place: &str) -> Result<(), Failure
     )?;
     stage.watcher.sending(&pending.sent);
     let host: Arc<str> = Arc::from(pending.label.as_str());
+    let gives_up_at = stage.now() + job.gives_up_within();
     let run = talk(stage.transport(), host, job, pending.slot.clone());
-    parts.judge.expect(pending);
+    parts.judge.expect(pending, gives_up_at);
     tokio::task::spawn_local(run);
     Ok(())
 }
@@ -151,9 +152,10 @@ fn many_clients(parts: &mut Parts, count: usize, prefix: &str, servers: &[String
             .iter()
             .map(|p| (p.sent.clone(), p.slot.clone()))
             .collect();
+        let gives_up_at = stage.now() + job.gives_up_within();
         for p in pendings {
             stage.watcher.sending(&p.sent);
-            parts.judge.expect(p);
+            parts.judge.expect(p, gives_up_at);
         }
         tokio::task::spawn_local(batch(stage.transport(), host.clone(), job, lines));
     }

@@ -57,6 +57,17 @@ impl Told {
         self.changes += 1;
     }
 
+    /// `server` starts again, empty: what a client was told of that no
+    /// other server holds went with it (a server with no live link acks
+    /// alone, docs/protocol.md), and is no longer owed.
+    pub fn lost_with(&mut self, server: &str, model: &Model) {
+        let before = self.newest.len();
+        self.newest.retain(|_, want| model.held_elsewhere(want, server));
+        if self.newest.len() != before {
+            self.changes += 1;
+        }
+    }
+
     /// Changes to what must be held so far.
     pub fn changes(&self) -> u64 {
         self.changes

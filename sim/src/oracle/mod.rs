@@ -111,6 +111,7 @@ impl Inside {
     /// `server` was restarted: it starts empty, and one more incarnation
     /// may flood.
     pub fn restarted(&mut self, server: &str) {
+        self.told.lost_with(server, &self.model);
         self.model.restarted(server);
         self.flood.restarted(server);
     }

@@ -52,6 +52,15 @@ impl Model {
         self.changes
     }
 
+    /// Whether a server other than `but` holds `want` or a newer update
+    /// of its client.
+    pub fn held_elsewhere(&self, want: &Entry, but: &str) -> bool {
+        self.stores
+            .iter()
+            .filter(|(server, _)| *server != but)
+            .any(|(_, store)| store.get(&want.client).is_some_and(|h| h.at_least(want)))
+    }
+
     /// What `server` holds for `client`.
     pub fn held(&self, server: &str, client: &str) -> Option<&Entry> {
         self.stores.get(server).and_then(|s| s.get(client))

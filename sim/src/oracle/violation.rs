@@ -153,9 +153,9 @@ pub enum Violation {
         within_ms: u64,
         why: Unconverged,
     },
-    /// Clients still waiting long after the end.
+    /// Clients still waiting long after the end: each as `label at server (place)`.
     NoReply {
-        count: usize,
+        waiting: Vec<String>,
     },
     HostFailed {
         error: String,
@@ -401,7 +401,16 @@ impl fmt::Display for Violation {
             } => write!(f, "{server} holds {} for {client}; want {want}", or_nothing(held)),
             V::NotRunning { server } => write!(f, "{server} is not running"),
             V::NotConverged { within_ms, why } => write!(f, "not converged within {within_ms} ms: {why}"),
-            V::NoReply { count } => write!(f, "{count} client replies never came"),
+            V::NoReply { waiting } => {
+                let shown = waiting.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+                let more = waiting.len().saturating_sub(5);
+                let more = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                write!(f, "{} client replies never came: {shown}{more}", waiting.len())
+            }
             V::HostFailed { error } => write!(f, "a host failed: {error}"),
             V::BadStep { why } => f.write_str(why),
             V::Overloaded { host, queued } => {

@@ -8,13 +8,21 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::time::Duration;
 
-use herd::config::{HerdConfig, Tuning};
+use herd::config::{Flooding, HerdConfig, Tuning};
 
 /// How long after a fault ends (or a server starts) its links are rebuilt
 /// for sure: a dead link is noticed within `dead_after_ms`, and the next
 /// try comes within `backoff_max_ms`.
 pub fn settle(tuning: &Tuning) -> Duration {
     Duration::from_millis(tuning.dead_after_ms + tuning.backoff_max_ms)
+}
+
+/// The same after a fault that let messages through one way only, or lost
+/// some: a handshake may have sent its request and lost the reply, and is
+/// given up only after `handshake_timeout_ms`.
+pub fn settle_swallowed(tuning: &Tuning) -> Duration {
+    let stuck = tuning.dead_after_ms.max(tuning.handshake_timeout_ms);
+    Duration::from_millis(stuck + tuning.backoff_max_ms)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -30,6 +38,11 @@ struct Link {
     latency_ms: Option<u64>,
     /// When the last fault on it ended.
     healthy_since: Duration,
+    /// That fault let messages through one way only, or lost some.
+    swallowed: bool,
+    /// The latency before the last step that lowered it, and when: what
+    /// was sent before still takes that long.
+    lowered: Option<(u64, Duration)>,
 }
 
 impl Link {
@@ -87,6 +100,9 @@ impl Links {
     /// `oneway`: only messages from `a` to `b`.
     pub fn cut(&mut self, a: &str, b: &str, oneway: bool, cut: bool, now: Duration) {
         self.change(a, b, now, |l, reversed| {
+            if cut {
+                l.swallowed = oneway;
+            }
             if !oneway || !reversed {
                 l.cut_forward = cut;
             }
@@ -97,11 +113,17 @@ impl Links {
     }
 
     pub fn hold(&mut self, a: &str, b: &str, held: bool, now: Duration) {
-        self.change(a, b, now, |l, _| l.held = held);
+        self.change(a, b, now, |l, _| {
+            l.held = held;
+            l.swallowed &= !held;
+        });
     }
 
     pub fn loss(&mut self, a: &str, b: &str, rate: f64, now: Duration) {
-        self.change(a, b, now, |l, _| l.lossy = rate > 0.0);
+        self.change(a, b, now, |l, _| {
+            l.lossy = rate > 0.0;
+            l.swallowed |= l.lossy;
+        });
     }
 
     /// Its connections were reset: healthy again from now, so not settled.
@@ -110,8 +132,19 @@ impl Links {
         self.change(a, b, now, |l, _| l.reset = false);
     }
 
+    /// A lower latency is not settled at once: what was sent before it
+    /// still takes the old one, and the round trip an acknowledgement
+    /// waited on was measured at that.
     pub fn latency(&mut self, a: &str, b: &str, ms: u64, now: Duration) {
-        self.change(a, b, now, |l, _| l.latency_ms = Some(ms));
+        let max_latency_ms = self.max_latency_ms;
+        self.change(a, b, now, |l, _| {
+            let was = l.latency_ms.unwrap_or(max_latency_ms);
+            if ms < was {
+                l.healthy_since = now;
+                l.lowered = Some((was, now));
+            }
+            l.latency_ms = Some(ms);
+        });
     }
 
     pub fn down(&mut self, server: &str) {
@@ -191,22 +224,45 @@ impl Links {
         set.chain([self.max_latency_ms]).max().unwrap_or(0)
     }
 
-    /// The servers `origin` can reach over links healthy for at least
-    /// `settle`, between servers up for at least that long, along a path
-    /// whose round trip at the links' largest latency fits in `budget_ms`:
-    /// those an acknowledgement from `origin` must have waited for.
-    pub fn settled_reach(
-        &self,
-        origin: &str,
-        now: Duration,
-        settle: Duration,
-        budget_ms: u64,
-    ) -> BTreeSet<String> {
+    /// The servers an acknowledgement from `origin` must have waited
+    /// for: those it reaches over links healthy for at least `settle`
+    /// (`settle_swallowed` after a fault that may have swallowed a
+    /// handshake's reply), between servers up for at least `settle`, along
+    /// a path whose round trip fits in `ack_timeout_ms`. With plain
+    /// flooding a path costs its own links' latency. Pruned flooding sends
+    /// an update to each server over one link only (the first to mark it
+    /// sent), which may be the slowest or one that died silently (it counts
+    /// as sent for `1.5 × heartbeat_ms`): there every hop costs the largest
+    /// latency of any link, counting one lowered within `settle`, and a
+    /// server is reached only if every one of its links is settled.
+    pub fn settled_reach(&self, origin: &str, now: Duration, tuning: &Tuning) -> BTreeSet<String> {
+        let (settle, swallowed) = (settle(tuning), settle_swallowed(tuning));
         let settled = |s: &str| self.up.get(s).is_some_and(|&t| now.saturating_sub(t) >= settle);
         let mut reached = BTreeSet::new();
         if !settled(origin) {
             return reached;
         }
+        let recent = |l: &Link| {
+            let lowered = l.lowered.filter(|&(_, at)| now.saturating_sub(at) < settle);
+            let current = l.latency_ms.unwrap_or(self.max_latency_ms);
+            lowered.map_or(current, |(was, _)| was.max(current))
+        };
+        let worst = self
+            .links
+            .values()
+            .map(recent)
+            .fold(self.max_latency_ms, u64::max);
+        let rebuilt = |l: &Link| {
+            let wait = if l.swallowed { swallowed } else { settle };
+            now.saturating_sub(l.healthy_since) >= wait
+        };
+        let pruned = tuning.flooding == Flooding::Pruned;
+        let all_settled = |s: &str| {
+            self.herd
+                .iter()
+                .filter(|(a, b)| (a == s || b == s) && self.is_up(a) && self.is_up(b))
+                .all(|(a, b)| self.link(a, b).is_none_or(|l| l.healthy() && rebuilt(l)))
+        };
         let mut best: BTreeMap<&str, u64> = BTreeMap::from([(origin, 0)]);
         let mut queue = BinaryHeap::from([Reverse((0u64, origin))]);
         while let Some(Reverse((cost, at))) = queue.pop() {
@@ -220,12 +276,15 @@ impl Links {
                     _ => continue,
                 };
                 let link = self.link(a, b);
-                if !settled(next) || link.is_some_and(|l| now.saturating_sub(l.healthy_since) < settle) {
+                if !settled(next) || link.is_some_and(|l| !rebuilt(l)) || (pruned && !all_settled(next)) {
                     continue;
                 }
-                let hop = 2 * link.and_then(|l| l.latency_ms).unwrap_or(self.max_latency_ms);
-                let total = cost + hop;
-                if total <= budget_ms && best.get(next).is_none_or(|&c| total < c) {
+                let latency = match tuning.flooding {
+                    Flooding::Plain => link.and_then(|l| l.latency_ms).unwrap_or(self.max_latency_ms),
+                    Flooding::Pruned => worst,
+                };
+                let total = cost + 2 * latency;
+                if total <= tuning.ack_timeout_ms && best.get(next).is_none_or(|&c| total < c) {
                     best.insert(next, total);
                     queue.push(Reverse((total, next)));
                 }
@@ -237,48 +296,4 @@ impl Links {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn links() -> Links {
-        Links::new(&HerdConfig::default_herd(), 5)
-    }
-
-    const SETTLE: Duration = Duration::from_secs(3);
-
-    #[test]
-    fn a_cut_server_is_a_group_of_its_own() {
-        let mut l = links();
-        l.cut("Welsh", "Holiday", true, true, Duration::ZERO);
-        let groups = l.groups();
-        assert_eq!(groups.len(), 2, "{groups:?}");
-        assert!(groups.contains(&vec!["Welsh".to_string()]));
-        l.cut("Welsh", "Holiday", true, false, Duration::from_secs(1));
-        assert_eq!(l.groups().len(), 1);
-    }
-
-    #[test]
-    fn reach_waits_for_links_and_servers_to_settle() {
-        let mut l = links();
-        let now = Duration::from_secs(10);
-        assert_eq!(l.settled_reach("Hands", now, SETTLE, 2_000).len(), 4);
-        l.hold("Holiday", "Welsh", true, now);
-        assert!(!l.settled_reach("Hands", now, SETTLE, 2_000).contains("Welsh"));
-        l.hold("Holiday", "Welsh", false, now + Duration::from_secs(1));
-        let soon = now + Duration::from_secs(2);
-        assert!(!l.settled_reach("Hands", soon, SETTLE, 2_000).contains("Welsh"));
-        let later = now + Duration::from_secs(5);
-        assert!(l.settled_reach("Hands", later, SETTLE, 2_000).contains("Welsh"));
-        l.down("Holiday");
-        assert!(!l.settled_reach("Hands", later, SETTLE, 2_000).contains("Welsh"));
-    }
-
-    #[test]
-    fn reach_stops_where_the_round_trip_exceeds_the_budget() {
-        let mut l = links();
-        l.latency("Holiday", "Welsh", 600, Duration::ZERO);
-        let now = Duration::from_secs(10);
-        assert!(l.settled_reach("Holiday", now, SETTLE, 2_000).contains("Welsh"));
-        assert!(!l.settled_reach("Holiday", now, SETTLE, 1_000).contains("Welsh"));
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ use herd::config::AckMode;
 
 use super::faults::Downtime;
 use super::traffic::iamat_step;
+use super::world::UPDATE_BYTES;
 use super::{Gen, CLIENT_WINDOW_MS};
 use crate::scenario::{Action, Attack};
 
@@ -18,6 +19,11 @@ const HERD_LINES: u64 = 100;
 const LOCAL_LINES: u64 = 25_000;
 /// The most clients one bulk load brings.
 const MOST_BULK: u64 = 100_000;
+/// How long the whole store may take to cross the slowest link drawn. A
+/// hundred thousand clients over 50 B/ms is two minutes of simulated
+/// catch-up per hop: it finds nothing a smaller store over the same link
+/// does not, and costs one seed as much as a hundred others.
+const BULK_DUMP_MS: u64 = 5_000;
 
 impl Gen<'_> {
     /// A bulk load, early in the safety phase, at a server up throughout.
@@ -45,7 +51,11 @@ impl Gen<'_> {
             AckMode::Herd => HERD_LINES,
             AckMode::Local => LOCAL_LINES,
         };
-        let count = self.abuse.log_range(100, (connections * per_line).min(MOST_BULK));
+        let mut most = (connections * per_line).min(MOST_BULK);
+        if let Some(rate) = self.swarm.throughput() {
+            most = most.min(rate * BULK_DUMP_MS / UPDATE_BYTES).max(100);
+        }
+        let count = self.abuse.log_range(100, most);
         self.params.bulk += count as usize;
         if self.herd().tuning.ack == AckMode::Herd {
             // Each IAMAT may wait out a silent neighbour, one after another.

@@ -226,6 +226,33 @@ mod tests {
     }
 
     #[test]
+    fn eviction_orders_fractions_wherever_the_second_falls() {
+        // 3.1 and 3.9 straddle 2^32 nanoseconds once a second is added:
+        // only the remainder, not a sum, keeps their order.
+        let mut store = Store::new(2);
+        store.merge(&update("a", "3.9"));
+        store.merge(&update("b", "3.1"));
+        let merged = store.merge(&update("c", "10"));
+        assert_eq!(
+            merged,
+            Merge::Stored {
+                replaced: false,
+                evicted: Some(update("b", "3.1"))
+            }
+        );
+    }
+
+    #[test]
+    fn holds_newer_only_for_a_strictly_newer_update_of_the_client() {
+        let mut store = Store::default();
+        store.merge(&update("kiwi", "20"));
+        assert!(store.holds_newer(&update("kiwi", "10")));
+        assert!(!store.holds_newer(&update("kiwi", "20")));
+        assert!(!store.holds_newer(&update("kiwi", "30")));
+        assert!(!store.holds_newer(&update("apple", "10")));
+    }
+
+    #[test]
     fn a_client_updated_to_a_newer_time_is_no_longer_the_oldest() {
         let mut store = Store::new(2);
         store.merge(&update("a", "10"));

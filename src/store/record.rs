@@ -142,3 +142,28 @@ pub(super) fn precedence_over(held: &Record, update: &Update) -> Ordering {
             .then_with(|| update.time.as_str().cmp(f.time))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(client: &str, time: &str) -> Record {
+        let update = Update {
+            origin: "Hands".into(),
+            skew: Skew(1),
+            client: client.into(),
+            location: Location::parse("+1.5-2.25").unwrap(),
+            time: ClientTime::parse(time).unwrap(),
+        };
+        Record::new(&update, &mut Vec::new())
+    }
+
+    #[test]
+    fn records_are_equal_and_ordered_by_client_id_alone() {
+        let (kiwi, newer, longer) = (record("kiwi", "1"), record("kiwi", "2"), record("kiwi.cs", "1"));
+        assert!(kiwi == newer, "the same client, whatever its update");
+        assert!(kiwi != longer);
+        assert_eq!(kiwi.partial_cmp(&longer), Some(Ordering::Less));
+        assert_eq!(longer.partial_cmp(&newer), Some(Ordering::Greater));
+    }
+}

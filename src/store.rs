@@ -12,7 +12,7 @@ mod record;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use self::record::{age_of, precedence_over, Age, Record};
+use self::record::{age_of, client_of, precedence_over, Age, Record};
 use crate::protocol::Update;
 
 /// What merging one update did. Returned once per merge and consumed at
@@ -82,7 +82,7 @@ impl Store {
         let mut evicted = None;
         if self.by_client.len() >= self.max_clients {
             let (age, oldest) = self.by_age.first().cloned().expect("a full store is not empty");
-            let client = oldest.split_once(' ').map_or(&*oldest, |(client, _)| client);
+            let client = client_of(&oldest);
             let held = self.by_client.get(client).expect("both indexes hold it").update();
             if update.precedence(&held).is_le() {
                 return Merge::Refused;

@@ -21,6 +21,12 @@ pub(super) struct Record {
     client_len: usize,
 }
 
+/// The client ID of a record's text, where only the text is at hand (the
+/// eviction index keeps no length).
+pub(super) fn client_of(text: &str) -> &str {
+    text.split_once(' ').map_or(text, |(client, _)| client)
+}
+
 /// A record's fields, borrowed.
 struct Fields<'a> {
     origin: &'a str,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use herd::config::{HerdConfig, Tuning};
 
 use super::talk::Slot;
-use super::{Caveat, Failure};
+use super::{Caveat, Failure, CLIENT_TIMEOUT_MS};
 use crate::observe::{Fault, Log, Note};
 use crate::oracle::client::{
     check_exchange, check_expected, check_key, check_places_shape, check_read, check_refused, expect_ack,
@@ -186,22 +186,26 @@ impl Judge {
         self.patience = self.patience.max(gives_up_at);
     }
 
-    /// When the last client started will have given up by itself.
-    pub fn patience(&self) -> Duration {
-        self.patience
-    }
-
     /// Clients not judged yet.
     pub fn waiting(&self) -> usize {
         self.pending.len()
     }
 
-    /// Who is still waiting, as `label at server (place)`.
-    pub fn waiting_clients(&self) -> Vec<String> {
-        self.pending
+    /// Once the steps are done: fails if a client still waits well after
+    /// its own timeout, which may end long after `end_ms` (a long
+    /// convergence wait, a slow bulk load). Every client gives up by
+    /// itself, so this only guards the driver's loop.
+    pub fn stragglers(&self, now: Duration, end_ms: u64) -> Result<(), Failure> {
+        let patience = self.patience.max(Duration::from_millis(end_ms));
+        if now < patience + Duration::from_millis(CLIENT_TIMEOUT_MS) {
+            return Ok(());
+        }
+        let waiting = self
+            .pending
             .iter()
             .map(|p| format!("{} at {} ({})", p.label, p.server, p.place))
-            .collect()
+            .collect();
+        Err(Failure::at("simulation", Violation::NoReply { waiting }))
     }
 
     /// IAMATs sent to servers that are up and not answered yet.

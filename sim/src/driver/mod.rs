@@ -267,17 +267,8 @@ impl Run<'_, '_> {
                 self.parts.log.note(now, Note::End);
                 return Ok(());
             }
-            // Every client gives up by itself within its timeout, which
-            // may end long after `end_ms` (a long convergence wait, a
-            // slow bulk load): this only guards the loop.
-            let patience = self
-                .parts
-                .judge
-                .patience()
-                .max(Duration::from_millis(self.scenario.end_ms));
-            if done && now >= patience + Duration::from_millis(CLIENT_TIMEOUT_MS) {
-                let waiting = self.parts.judge.waiting_clients();
-                return Err(Failure::at("simulation", Violation::NoReply { waiting }));
+            if done {
+                self.parts.judge.stragglers(now, self.scenario.end_ms)?;
             }
             self.parts
                 .world

@@ -11,7 +11,7 @@ use super::stage::Stage;
 use super::steps::{self, Parts};
 use super::watch::{Answers, Tick};
 use crate::driver::judge::{Herd, Judge};
-use crate::driver::{Failure, CLIENT_TIMEOUT_MS};
+use crate::driver::Failure;
 use crate::observe::Note;
 use crate::oracle::client::check_polls;
 use crate::oracle::violation::{Unconverged, Violation};
@@ -124,16 +124,8 @@ impl<'r> Run<'r> {
                 self.stage.recording.note(Note::End);
                 return Ok(());
             }
-            // Every client gives up by itself within its timeout, which
-            // may end long after `end_ms` (a long convergence wait, a
-            // slow bulk load): this only guards the loop.
-            let patience = self
-                .judge
-                .patience()
-                .max(Duration::from_millis(self.scenario.end_ms));
-            if done && now >= patience + Duration::from_millis(CLIENT_TIMEOUT_MS) {
-                let waiting = self.judge.waiting_clients();
-                return Err(Failure::at("simulation", Violation::NoReply { waiting }));
+            if done {
+                self.judge.stragglers(now, self.scenario.end_ms)?;
             }
             let wake = match steps.get(next) {
                 Some(step) if waiting.is_none() => Duration::from_millis(step.at_ms).min(now + LOOP),

@@ -19,6 +19,8 @@ use crate::Settings;
 pub const TARGET: &str = "Hands";
 /// After a phase, for the last lines to reach the log files.
 const SETTLE: Duration = Duration::from_millis(200);
+/// Rotated log files kept: at 64 MiB each, far more than a run writes.
+const KEEP_FILES: usize = 1_000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Ack {
@@ -156,7 +158,17 @@ pub fn measure(
         ..Setup::default()
     };
     let template = HerdConfig::default_herd();
-    let mut herd = HerdProcs::launch(&settings.binaries[binary].1, &template, &setup).ok()?;
+    let binary = &settings.binaries[binary].1;
+    // Rotation stays on as shipped, but keeps every file: lines counted
+    // and bytes weighed must not be deleted by the cap. A release without
+    // a `[log]` table has no rotation, and is run without it.
+    let keep_all = Setup {
+        log: format!("max_files = {KEEP_FILES}"),
+        ..setup.clone()
+    };
+    let mut herd = HerdProcs::launch(binary, &template, &keep_all)
+        .or_else(|_| HerdProcs::launch(binary, &template, &setup))
+        .ok()?;
     herd.wait_ready().expect("the herd links");
     let pids = herd.processes().map(|p| p.pid()).collect();
     let logs = herd.log_dir();

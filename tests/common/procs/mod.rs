@@ -40,6 +40,8 @@ pub struct Setup {
     /// The body of the `[tuning]` table, as text so that a binary of
     /// another release gets only the fields it knows.
     pub tuning: String,
+    /// The body of a `[log]` table, as text like `tuning`; none when empty.
+    pub log: String,
     /// `HERD_SECRET` of each server named here; the others run without.
     pub secrets: BTreeMap<String, String>,
     /// The whole herd in one `herd serve --all` process.
@@ -110,7 +112,7 @@ impl HerdProcs {
         let names = procs.names();
         for attempt in 1.. {
             let ports = free_ports(names.len());
-            fs::write(procs.config(), herd_toml(template, &ports, &setup.tuning))?;
+            fs::write(procs.config(), herd_toml(template, &ports, setup))?;
             procs.herd = HerdConfig::from_file(&procs.config()).map_err(io::Error::other)?;
             let labels = procs.labels();
             let started = labels.iter().try_for_each(|label| procs.spawn(label));

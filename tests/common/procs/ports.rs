@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 use herd::config::HerdConfig;
 
+use super::Setup;
+
 /// Ports are picked below Linux's default ephemeral range (32768-60999),
 /// so no outgoing connection can take one between picking and binding it.
 const PORTS: std::ops::Range<u16> = 20_000..32_768;
@@ -34,9 +36,9 @@ pub fn free_ports(n: usize) -> Vec<u16> {
 }
 
 /// `herd`'s servers on 127.0.0.1 at `ports` (in server order), its links,
-/// and `tuning` as the body of the `[tuning]` table. The tuning is text so
-/// that a binary of another release gets only the fields it knows.
-pub fn herd_toml(herd: &HerdConfig, ports: &[u16], tuning: &str) -> String {
+/// and `setup`'s tuning and log tables. They are text so that a binary of
+/// another release gets only the fields it knows.
+pub fn herd_toml(herd: &HerdConfig, ports: &[u16], setup: &Setup) -> String {
     let links: Vec<String> = herd
         .links
         .iter()
@@ -49,7 +51,11 @@ pub fn herd_toml(herd: &HerdConfig, ports: &[u16], tuning: &str) -> String {
             spec.name
         );
     }
-    format!("{text}\n[tuning]\n{tuning}\n")
+    text += &format!("\n[tuning]\n{}\n", setup.tuning);
+    if !setup.log.is_empty() {
+        text += &format!("\n[log]\n{}\n", setup.log);
+    }
+    text
 }
 
 /// How many established TCP connections each local port has, from

@@ -278,6 +278,10 @@ async fn write_side<S: Stream>(
                 return why;
             }
             last_sent = Instant::now();
+            // A write to a socket with room completes at once, and tokio
+            // lets a task make 128 of them per turn: a whole dump, or many,
+            // while every heartbeat of this server waits. One batch per turn.
+            tokio::task::yield_now().await;
             continue;
         }
         tokio::select! {

@@ -39,7 +39,8 @@ pub(super) async fn serve<S: Stream>(
             },
         };
         let line = match read {
-            Ok(Read::Line(line)) => line,
+            // A last command without its newline is still answered.
+            Ok(Read::Line(line) | Read::Cut(line)) => line,
             Ok(Read::TooLong(prefix)) => {
                 ctx.report(Event::ClientLine { conn, line: &prefix });
                 ctx.report(Event::Invalid {
@@ -82,7 +83,7 @@ pub(super) async fn serve<S: Stream>(
                 biased;
                 _ = &mut room => Ok(None),
                 read = lines.next(idle, partial) => {
-                    if matches!(read, Ok(Read::Line(_) | Read::TooLong(_))) {
+                    if matches!(read, Ok(Read::Line(_) | Read::Cut(_) | Read::TooLong(_))) {
                         room.await;
                     }
                     Ok(Some(read))

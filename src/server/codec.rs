@@ -11,9 +11,13 @@ use tokio_util::codec::Decoder;
 /// What the decoder hands out.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
-    /// One line, without its `\n` or `\r\n`. A last line cut short by the
-    /// peer closing its sending side also comes here.
+    /// One line, without its `\n` or `\r\n`.
     Line(Bytes),
+    /// A last line without its newline: the peer closed its sending side
+    /// in the middle of it, or never ends its lines. A client's is taken as
+    /// a line; a neighbour's is a message cut short, which may still parse
+    /// (a time cut to fewer digits), so it is never taken as one.
+    Cut(Bytes),
     /// The line grew past the limit; here are its first `max_line_bytes`.
     /// The rest of it, up to its newline, is skipped.
     TooLong(Bytes),
@@ -130,7 +134,7 @@ impl Decoder for LineCodec {
         Ok(Some(if line.len() > self.max_line_bytes {
             Frame::TooLong(line.slice(..self.max_line_bytes))
         } else {
-            Frame::Line(line)
+            Frame::Cut(line)
         }))
     }
 }
@@ -164,14 +168,11 @@ mod tests {
     }
 
     #[test]
-    fn splits_lines_across_reads_and_keeps_a_final_unterminated_one() {
+    fn splits_lines_across_reads_and_tells_a_final_unterminated_one_apart() {
         for chunk in [1, 3, 64] {
             let got = decode_all(b"a b\r\nccc\n\nlast", 16, chunk);
-            assert_eq!(
-                got,
-                vec![line("a b"), line("ccc"), line(""), line("last")],
-                "{chunk}"
-            );
+            let cut = Frame::Cut(Bytes::from_static(b"last"));
+            assert_eq!(got, vec![line("a b"), line("ccc"), line(""), cut], "{chunk}");
         }
     }
 

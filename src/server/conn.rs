@@ -20,6 +20,8 @@ use super::codec::{Frame, LineCodec};
 #[derive(Debug, PartialEq, Eq)]
 pub enum Read {
     Line(Bytes),
+    /// A last line without its newline (see `Frame::Cut`).
+    Cut(Bytes),
     /// The line grew past the limit; its first `max_line_bytes`.
     TooLong(Bytes),
     /// Nothing arrived in time: the idle or the unfinished-line deadline passed.
@@ -62,6 +64,7 @@ impl<R: AsyncRead + Unpin> Lines<R> {
         poll_fn(|cx| {
             match Pin::new(&mut self.framed).poll_next(cx) {
                 Poll::Ready(Some(Ok(Frame::Line(line)))) => return Poll::Ready(Ok(Read::Line(line))),
+                Poll::Ready(Some(Ok(Frame::Cut(line)))) => return Poll::Ready(Ok(Read::Cut(line))),
                 Poll::Ready(Some(Ok(Frame::TooLong(prefix)))) => {
                     return Poll::Ready(Ok(Read::TooLong(prefix)))
                 }
@@ -165,7 +168,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn lines_then_closed() {
+    async fn lines_then_a_cut_one_then_closed() {
         let (mut tx, rx) = tokio::io::duplex(64);
         tx.write_all(b"one\ntwo").await.unwrap();
         drop(tx);
@@ -176,7 +179,7 @@ mod tests {
         );
         assert_eq!(
             lines.next(LONG, LONG).await.unwrap(),
-            Read::Line(Bytes::from_static(b"two"))
+            Read::Cut(Bytes::from_static(b"two"))
         );
         assert_eq!(lines.next(LONG, LONG).await.unwrap(), Read::Closed);
     }

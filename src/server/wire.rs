@@ -76,6 +76,10 @@ impl<S: Stream> PeerReader<S> {
         loop {
             let line = match self.lines.next(silence, silence).await {
                 Ok(Read::Line(line)) => line,
+                Ok(Read::Cut(line)) => {
+                    self.invalid(ctx, &line, &"cut short: the neighbour closed in the middle of it");
+                    continue;
+                }
                 Ok(Read::TooLong(prefix)) => {
                     self.invalid(ctx, &prefix, &"line too long for a link");
                     if crate::bug!(ctx.bugs, LongPeerLineDropsLink) {

@@ -194,14 +194,7 @@ mod tests {
         let mut store = Store::new(2);
         store.merge(&update("a", "20"));
         store.merge(&update("b", "10"));
-        let merged = store.merge(&update("c", "30"));
-        assert_eq!(
-            merged,
-            Merge::Stored {
-                replaced: false,
-                evicted: Some(update("b", "10"))
-            }
-        );
+        assert_eq!(store.merge(&update("c", "30")), stored_evicting("b", "10"));
         assert_eq!(store.merge(&update("d", "5")), Merge::Refused);
         assert_eq!(store.len(), 2);
         // A newer update of a held client needs no room.
@@ -210,36 +203,34 @@ mod tests {
         assert_eq!(clients, ["a", "c"]);
     }
 
+    /// What a store of two clients, given `held` in turn, does with one more.
+    fn merge_into_two(held: &[(&str, &str)], client: &str, time: &str) -> Merge {
+        let mut store = Store::new(2);
+        for (c, t) in held {
+            store.merge(&update(c, t));
+        }
+        store.merge(&update(client, time))
+    }
+
+    fn stored_evicting(client: &str, time: &str) -> Merge {
+        Merge::Stored {
+            replaced: false,
+            evicted: Some(update(client, time)),
+        }
+    }
+
     #[test]
     fn eviction_orders_times_within_one_second_by_their_fraction() {
-        let mut store = Store::new(2);
-        store.merge(&update("a", "100.9"));
-        store.merge(&update("b", "100.1"));
-        let merged = store.merge(&update("c", "200"));
-        assert_eq!(
-            merged,
-            Merge::Stored {
-                replaced: false,
-                evicted: Some(update("b", "100.1"))
-            }
-        );
+        let merged = merge_into_two(&[("a", "100.9"), ("b", "100.1")], "c", "200");
+        assert_eq!(merged, stored_evicting("b", "100.1"));
     }
 
     #[test]
     fn eviction_orders_fractions_wherever_the_second_falls() {
         // 3.1 and 3.9 straddle 2^32 nanoseconds once a second is added:
         // only the remainder, not a sum, keeps their order.
-        let mut store = Store::new(2);
-        store.merge(&update("a", "3.9"));
-        store.merge(&update("b", "3.1"));
-        let merged = store.merge(&update("c", "10"));
-        assert_eq!(
-            merged,
-            Merge::Stored {
-                replaced: false,
-                evicted: Some(update("b", "3.1"))
-            }
-        );
+        let merged = merge_into_two(&[("a", "3.9"), ("b", "3.1")], "c", "10");
+        assert_eq!(merged, stored_evicting("b", "3.1"));
     }
 
     #[test]
@@ -254,18 +245,8 @@ mod tests {
 
     #[test]
     fn a_client_updated_to_a_newer_time_is_no_longer_the_oldest() {
-        let mut store = Store::new(2);
-        store.merge(&update("a", "10"));
-        store.merge(&update("b", "20"));
-        store.merge(&update("a", "30"));
-        let merged = store.merge(&update("c", "40"));
-        assert_eq!(
-            merged,
-            Merge::Stored {
-                replaced: false,
-                evicted: Some(update("b", "20"))
-            }
-        );
+        let merged = merge_into_two(&[("a", "10"), ("b", "20"), ("a", "30")], "c", "40");
+        assert_eq!(merged, stored_evicting("b", "20"));
     }
 
     #[test]

@@ -131,6 +131,18 @@ fn serve(args: ServeArgs) -> Result<()> {
         );
     }
 
+    // Signals are listened for before any server takes a connection: a
+    // SIGTERM in between would find no handler and kill the process, with
+    // nothing drained and its log lines lost.
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let stop_signal = {
+        let _inside = signals.enter();
+        stop_signal().context("cannot listen for signals")?
+    };
+
     let (stop, stopped) = watch::channel(false);
     // One message per server at most: the channel never fills.
     let (ended_tx, mut ended) = mpsc::channel(names.len());
@@ -179,13 +191,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     drop(ended_tx);
 
     // Stop on Ctrl-C (or SIGTERM), or as soon as any server ends.
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     signals.block_on(async {
         tokio::select! {
-            _ = shutdown_signal() => {}
+            _ = stop_signal => {}
             _ = ended.recv() => {}
         }
     });
@@ -228,20 +236,24 @@ fn build_places(
     Ok(places::build(backend, key, args.places_url.clone(), http)?)
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Resolves on Ctrl-C or SIGTERM; listening starts when this is called
+/// (inside a runtime), not when it is first awaited.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
